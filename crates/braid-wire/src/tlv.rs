@@ -43,6 +43,35 @@ pub(crate) fn tlv_len(what: &'static str, value_len: usize) -> Result<u16> {
     })
 }
 
+/// A TLV element of a sequence (a parameter or an error cause).
+pub(crate) trait TlvElement {
+    /// Header plus value, without padding.
+    fn encoded_len(&self) -> usize;
+    /// Appends header and value, without padding.
+    fn write(&self, out: &mut Vec<u8>);
+}
+
+/// Encoded length of a TLV sequence: every element padded except the last (RFC 9260 §3.2:
+/// the chunk length excludes the last parameter's padding, which the chunk's own supplies).
+pub(crate) fn seq_len<T: TlvElement>(items: &[T]) -> usize {
+    let padded: usize = items.iter().map(|i| padded_len(i.encoded_len())).sum();
+    let last_pad = items
+        .last()
+        .map_or(0, |l| padded_len(l.encoded_len()) - l.encoded_len());
+    padded - last_pad
+}
+
+/// Appends a TLV sequence: every element padded except the last.
+pub(crate) fn write_seq<T: TlvElement>(items: &[T], out: &mut Vec<u8>) {
+    let n = items.len();
+    for (i, item) in items.iter().enumerate() {
+        item.write(out);
+        if i + 1 != n {
+            write_padding(out, item.encoded_len());
+        }
+    }
+}
+
 /// Bounds-checked big-endian reader over a [`Bytes`] value.
 #[derive(Debug)]
 pub(crate) struct Reader<'a> {

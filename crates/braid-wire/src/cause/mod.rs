@@ -475,30 +475,23 @@ pub fn parse_causes(value: &Bytes) -> Result<Vec<ErrorCause>> {
         .collect()
 }
 
-/// Encoded length of a sequence: every cause padded except the last.
+/// Encoded length of a sequence: every element padded except the last.
 pub fn causes_len(causes: &[ErrorCause]) -> usize {
-    let n = causes.len();
-    causes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            if i + 1 == n {
-                c.encoded_len()
-            } else {
-                tlv::padded_len(c.encoded_len())
-            }
-        })
-        .sum()
+    tlv::seq_len(causes)
 }
 
-/// Appends a sequence: every cause padded except the last.
+/// Appends a sequence: every element padded except the last (RFC 9260 §3.2).
 pub fn write_causes(causes: &[ErrorCause], out: &mut Vec<u8>) {
-    let n = causes.len();
-    for (i, c) in causes.iter().enumerate() {
-        c.write(out);
-        if i + 1 != n {
-            tlv::write_padding(out, c.encoded_len());
-        }
+    tlv::write_seq(causes, out);
+}
+
+impl tlv::TlvElement for ErrorCause {
+    fn encoded_len(&self) -> usize {
+        ErrorCause::encoded_len(self)
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        ErrorCause::write(self, out);
     }
 }
 

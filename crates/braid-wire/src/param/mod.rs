@@ -530,30 +530,23 @@ pub fn parse_params(value: &Bytes) -> Result<Vec<Parameter>> {
         .collect()
 }
 
-/// Encoded length of a sequence: every parameter padded except the last.
+/// Encoded length of a sequence: every element padded except the last.
 pub fn params_len(params: &[Parameter]) -> usize {
-    let n = params.len();
-    params
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            if i + 1 == n {
-                p.encoded_len()
-            } else {
-                tlv::padded_len(p.encoded_len())
-            }
-        })
-        .sum()
+    tlv::seq_len(params)
 }
 
-/// Appends a sequence: every parameter padded except the last (RFC 9260 §3.2).
+/// Appends a sequence: every element padded except the last (RFC 9260 §3.2).
 pub fn write_params(params: &[Parameter], out: &mut Vec<u8>) {
-    let n = params.len();
-    for (i, p) in params.iter().enumerate() {
-        p.write(out);
-        if i + 1 != n {
-            tlv::write_padding(out, p.encoded_len());
-        }
+    tlv::write_seq(params, out);
+}
+
+impl tlv::TlvElement for Parameter {
+    fn encoded_len(&self) -> usize {
+        Parameter::encoded_len(self)
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        Parameter::write(self, out);
     }
 }
 
