@@ -1,0 +1,919 @@
+//! One SCTP association: the state machine of RFC 9260 from the first INIT to the last
+//! SHUTDOWN COMPLETE.
+//!
+//! An [`Association`] is driven by four kinds of method (see the crate docs for the contract):
+//! getters, inputs (`handle_*`), commands (`shutdown`, `abort`) and outputs (`poll_*`).
+//! It reads no clock and touches no socket: time comes in as `now`, randomness from a seeded
+//! generator, and packets go out through [`Association::poll_transmit`] into a caller buffer.
+//!
+//! Memory: the control queue is bounded ([`MAX_CONTROL_QUEUE`]); everything else is a fixed
+//! set of fields and one entry per path.
+
+mod handshake;
+mod shutdown;
+mod timers;
+
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use braid_wire::chunk::chunk_type;
+use braid_wire::packet::RawChunk;
+use braid_wire::{
+    Abort, Bytes, ChecksumPolicy, Chunk, CommonHeader, ErrorCause, Heartbeat, Init, OperationError,
+    Packet, PacketBuilder, Tsn, UnrecognizedAction,
+};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::config::AssociationConfig;
+use crate::cookie::{CookieKeys, Negotiated};
+use crate::event::{CloseReason, Event};
+use crate::ids::PathId;
+use crate::ootb;
+use crate::path::{Path, PendingHeartbeat};
+use crate::rto::RtoEstimator;
+
+/// Most control chunks waiting to be sent. Replies beyond it (HEARTBEAT ACKs, ERRORs) are
+/// dropped, so a peer cannot grow the queue when the caller is slow to drain it.
+pub const MAX_CONTROL_QUEUE: usize = 256;
+
+/// How often a standalone association replaces its cookie secret.
+const STANDALONE_SECRET_ROTATION: Duration = Duration::from_secs(3600);
+
+/// Association states (RFC 9260 §4), without their data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    /// No association: either listening for an INIT, or finished.
+    Closed,
+    /// INIT sent, waiting for the INIT ACK.
+    CookieWait,
+    /// COOKIE ECHO sent, waiting for the COOKIE ACK.
+    CookieEchoed,
+    /// Up.
+    Established,
+    /// The user asked for shutdown; outstanding data is still being delivered.
+    ShutdownPending,
+    /// SHUTDOWN sent, waiting for the SHUTDOWN ACK.
+    ShutdownSent,
+    /// SHUTDOWN received; outstanding data is still being delivered.
+    ShutdownReceived,
+    /// SHUTDOWN ACK sent, waiting for the SHUTDOWN COMPLETE.
+    ShutdownAckSent,
+}
+
+impl State {
+    /// Whether the association has a TCB with both tags known and has not yet closed.
+    fn is_up(self) -> bool {
+        matches!(
+            self,
+            Self::Established
+                | Self::ShutdownPending
+                | Self::ShutdownSent
+                | Self::ShutdownReceived
+                | Self::ShutdownAckSent
+        )
+    }
+}
+
+/// The SCTP ports of an association (the common header's source and destination).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ports {
+    /// This side's port.
+    pub local: u16,
+    /// The peer's port.
+    pub peer: u16,
+}
+
+impl Default for Ports {
+    /// The WebRTC convention: 5000 on both sides (RFC 8841 §5).
+    fn default() -> Self {
+        Self {
+            local: 5000,
+            peer: 5000,
+        }
+    }
+}
+
+/// One packet written by [`Association::poll_transmit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// The path to send it on.
+    pub path: PathId,
+    /// The path's remote address, when the association runs over a socket.
+    pub remote: Option<SocketAddr>,
+    /// The packet's length: it is the last `len` bytes of the buffer.
+    pub len: usize,
+}
+
+/// Counters an operator wants. Cheap to copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Packets written by `poll_transmit`.
+    pub packets_sent: u64,
+    /// Bytes written by `poll_transmit`.
+    pub bytes_sent: u64,
+    /// Packets accepted by `handle_packet` (checksum and framing valid).
+    pub packets_received: u64,
+    /// Bytes of accepted packets.
+    pub bytes_received: u64,
+    /// Packets dropped: bad checksum or framing, wrong ports, wrong verification tag.
+    pub packets_dropped: u64,
+    /// INIT and COOKIE ECHO retransmissions.
+    pub handshake_retransmits: u64,
+    /// HEARTBEATs sent.
+    pub heartbeats_sent: u64,
+    /// HEARTBEAT ACKs that matched an outstanding heartbeat.
+    pub heartbeat_acks: u64,
+    /// Control chunks dropped because the queue was full.
+    pub control_dropped: u64,
+}
+
+/// A chunk waiting to go out, with the packet header fields it needs.
+#[derive(Debug, Clone)]
+struct Outgoing {
+    path: PathId,
+    /// The verification tag of the packet carrying it.
+    tag: u32,
+    chunk: Chunk,
+}
+
+/// Whether to go on with the rest of a packet's chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Association-level timers (path timers live in [`Path`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    /// T1-init or T1-cookie (RFC 9260 §5.1): which one follows from the state.
+    T1,
+    /// T2-shutdown (RFC 9260 §9.2).
+    T2,
+    /// T5-shutdown-guard (RFC 9260 §9.2).
+    T5,
+}
+
+const TIMER_COUNT: usize = 3;
+
+/// An SCTP association. See the [module docs](self) and the crate docs for how to drive it.
+#[derive(Debug)]
+pub struct Association {
+    config: AssociationConfig,
+    ports: Ports,
+    state: State,
+    /// In CLOSED, whether INITs are answered (a standalone association that accepts).
+    listening: bool,
+    /// The tag the peer puts in packets to us (0 before we chose one).
+    local_tag: u32,
+    /// The tag we put in packets to the peer (0 while unknown).
+    peer_tag: u32,
+    negotiated: Option<Negotiated>,
+    local_initial_tsn: Tsn,
+    /// Last TSN received in sequence (the SHUTDOWN's Cumulative TSN Ack).
+    cumulative_tsn_received: Tsn,
+
+    // Handshake.
+    /// Our INIT, kept while COOKIE-WAIT / COOKIE-ECHOED for retransmission and §5.2.1.
+    init: Option<Init>,
+    /// The State Cookie we echo, while COOKIE-ECHOED.
+    cookie: Option<Bytes>,
+    /// An ERROR reporting the INIT ACK's unrecognized parameters, bundled after the COOKIE ECHO.
+    cookie_echo_error: Option<OperationError>,
+    /// When the first INIT / COOKIE ECHO of the current exchange went out (Karn: only an
+    /// unretransmitted one gives an RTT sample).
+    handshake_sent: Option<Instant>,
+    handshake_retransmits: u32,
+    stale_cookie_retries: u32,
+
+    // Paths and failure detection.
+    paths: Vec<Path>,
+    primary: PathId,
+    /// Consecutive timeouts over all paths (RFC 9260 §8.1).
+    error_count: u32,
+
+    timers: [Option<Instant>; TIMER_COUNT],
+    rng: ChaCha8Rng,
+    epoch: Instant,
+    /// Cookie secrets for a standalone association (an endpoint passes its own).
+    keys: Option<CookieKeys>,
+
+    control: VecDeque<Outgoing>,
+    events: VecDeque<Event>,
+    close_reason: Option<CloseReason>,
+    stats: Stats,
+}
+
+impl Association {
+    fn new(
+        now: Instant,
+        config: AssociationConfig,
+        ports: Ports,
+        rng_seed: u64,
+        remote: Option<SocketAddr>,
+    ) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(rng_seed);
+        let keys = CookieKeys::new(now, STANDALONE_SECRET_ROTATION, &mut rng);
+        let rto = RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max);
+        Self {
+            ports,
+            state: State::Closed,
+            listening: false,
+            local_tag: 0,
+            peer_tag: 0,
+            negotiated: None,
+            local_initial_tsn: Tsn(0),
+            cumulative_tsn_received: Tsn(0),
+            init: None,
+            cookie: None,
+            cookie_echo_error: None,
+            handshake_sent: None,
+            handshake_retransmits: 0,
+            stale_cookie_retries: 0,
+            paths: vec![Path::new(PathId(0), remote, rto)],
+            primary: PathId(0),
+            error_count: 0,
+            timers: [None; TIMER_COUNT],
+            rng,
+            epoch: now,
+            keys: Some(keys),
+            control: VecDeque::new(),
+            events: VecDeque::new(),
+            close_reason: None,
+            stats: Stats::default(),
+            config,
+        }
+    }
+
+    /// Starts an association by sending an INIT (RFC 9260 §5.1 A). `remote` is the peer's
+    /// address when there is a socket, `None` over a transport such as DTLS.
+    pub fn connect(
+        now: Instant,
+        config: AssociationConfig,
+        ports: Ports,
+        rng_seed: u64,
+        remote: Option<SocketAddr>,
+    ) -> Self {
+        let mut a = Self::new(now, config, ports, rng_seed, remote);
+        a.local_tag = crate::handshake::nonzero_u32(&mut a.rng);
+        a.local_initial_tsn = Tsn(a.rng.next_u32());
+        a.send_init(now, None);
+        a
+    }
+
+    /// An association that waits for the peer's INIT and answers it statelessly with a
+    /// signed cookie (RFC 9260 §5.1 B), becoming ESTABLISHED on a valid COOKIE ECHO. This is
+    /// the server role when there is no [`Endpoint`](crate::Endpoint) (e.g. over DTLS).
+    pub fn accept(
+        now: Instant,
+        config: AssociationConfig,
+        ports: Ports,
+        rng_seed: u64,
+        remote: Option<SocketAddr>,
+    ) -> Self {
+        let mut a = Self::new(now, config, ports, rng_seed, remote);
+        a.listening = true;
+        a
+    }
+
+    /// An association created by an endpoint from a valid COOKIE ECHO.
+    pub(crate) fn from_cookie(
+        now: Instant,
+        config: AssociationConfig,
+        rng_seed: u64,
+        remote: Option<SocketAddr>,
+        contents: &crate::cookie::CookieContents,
+    ) -> Self {
+        let ports = Ports {
+            local: contents.local_port,
+            peer: contents.peer_port,
+        };
+        let mut a = Self::new(now, config, ports, rng_seed, remote);
+        a.keys = None;
+        a.establish_from_cookie(now, PathId(0), contents, false);
+        a
+    }
+
+    // ---------------------------------------------------------------- getters
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Why the association closed, once it has.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.close_reason.as_ref()
+    }
+
+    /// What the handshake negotiated, once the association is up.
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        self.negotiated.as_ref()
+    }
+
+    /// The SCTP ports.
+    pub fn ports(&self) -> Ports {
+        self.ports
+    }
+
+    /// This side's verification tag (what the peer must put in its packets), 0 before one
+    /// was chosen.
+    pub fn local_tag(&self) -> u32 {
+        self.local_tag
+    }
+
+    /// The peer's verification tag, 0 while unknown.
+    pub fn peer_tag(&self) -> u32 {
+        self.peer_tag
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The primary path.
+    pub fn primary_path(&self) -> PathId {
+        self.primary
+    }
+
+    /// The current RTO of a path.
+    pub fn rto(&self, path: PathId) -> Option<Duration> {
+        self.path(path).map(|p| p.rto.rto())
+    }
+
+    /// The smoothed RTT of a path, once measured.
+    pub fn srtt(&self, path: PathId) -> Option<Duration> {
+        self.path(path).and_then(|p| p.rto.srtt())
+    }
+
+    /// Whether the association has closed and has nothing left to send: its owner may drop it.
+    pub fn is_drained(&self) -> bool {
+        self.state == State::Closed
+            && !self.listening
+            && self.control.is_empty()
+            && self.events.is_empty()
+    }
+
+    fn path(&self, id: PathId) -> Option<&Path> {
+        self.paths.iter().find(|p| p.id == id)
+    }
+
+    fn path_mut(&mut self, id: PathId) -> Option<&mut Path> {
+        self.paths.iter_mut().find(|p| p.id == id)
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /// Feeds one received SCTP packet (common header onwards) that arrived on `path`.
+    ///
+    /// Anything malformed, with a bad checksum, for other ports or with a wrong verification
+    /// tag is dropped, or answered as RFC 9260 says; nothing here can panic.
+    pub fn handle_packet(&mut self, now: Instant, path: PathId, data: Bytes) {
+        let Ok(packet) = Packet::parse(data, self.checksum_policy()) else {
+            self.stats.packets_dropped += 1;
+            return;
+        };
+        let Some(mut keys) = self.keys.take() else {
+            return;
+        };
+        keys.rotate_if_due(now, &mut self.rng);
+        self.handle_parsed(now, path, &packet, &keys);
+        self.keys = Some(keys);
+    }
+
+    /// The checksum policy for received packets: zero checksums are accepted once we have
+    /// offered to accept them (RFC 9653 §5).
+    pub(crate) fn checksum_policy(&self) -> ChecksumPolicy {
+        if self.config.extensions.zero_checksum_edmid.is_some() {
+            ChecksumPolicy::ZeroAllowed
+        } else {
+            ChecksumPolicy::Crc32c
+        }
+    }
+
+    /// Processes a parsed packet; the endpoint calls this with its own cookie secrets.
+    pub(crate) fn handle_parsed(
+        &mut self,
+        now: Instant,
+        path: PathId,
+        packet: &Packet,
+        keys: &CookieKeys,
+    ) {
+        let h = *packet.header();
+        if h.dst_port != self.ports.local
+            || h.src_port != self.ports.peer
+            || self.path(path).is_none()
+        {
+            self.stats.packets_dropped += 1;
+            return;
+        }
+        self.stats.packets_received += 1;
+        self.stats.bytes_received += packet.as_bytes().len() as u64;
+
+        if self.state == State::Closed {
+            self.handle_without_tcb(now, path, packet, keys);
+            return;
+        }
+        let vtag = h.verification_tag;
+        for raw in packet.raw_chunks() {
+            if self.handle_chunk(now, path, vtag, &raw, keys) == Flow::Stop
+                || self.state == State::Closed
+            {
+                break;
+            }
+        }
+    }
+
+    /// Processes the chunks after the first one: those bundled with the COOKIE ECHO that
+    /// created this association (RFC 9260 §5.1 D).
+    pub(crate) fn handle_after_first(
+        &mut self,
+        now: Instant,
+        path: PathId,
+        packet: &Packet,
+        keys: &CookieKeys,
+    ) {
+        let vtag = packet.header().verification_tag;
+        for raw in packet.raw_chunks().skip(1) {
+            if self.handle_chunk(now, path, vtag, &raw, keys) == Flow::Stop
+                || self.state == State::Closed
+            {
+                break;
+            }
+        }
+    }
+
+    /// CLOSED: a listening association answers INIT and COOKIE ECHO; everything else is out of
+    /// the blue (RFC 9260 §8.4).
+    fn handle_without_tcb(
+        &mut self,
+        now: Instant,
+        path: PathId,
+        packet: &Packet,
+        keys: &CookieKeys,
+    ) {
+        let vtag = packet.header().verification_tag;
+        let first = packet.raw_chunks().next();
+        match first.as_ref().map(|c| (c.chunk_type, c.parse())) {
+            Some((chunk_type::INIT, Ok(Chunk::Init(init)))) if self.listening => {
+                // §8.5.1 A: an INIT must carry tag 0.
+                if vtag == 0 {
+                    self.answer_init_statelessly(now, path, &init, keys);
+                }
+            }
+            Some((chunk_type::COOKIE_ECHO, Ok(Chunk::CookieEcho(echo)))) if self.listening => {
+                self.handle_cookie_echo(now, path, vtag, &echo.cookie, keys);
+                // RFC 9260 §5.1 D: chunks bundled after the COOKIE ECHO belong to the new
+                // association.
+                if self.state.is_up() {
+                    self.handle_after_first(now, path, packet, keys);
+                }
+            }
+            _ => {
+                if let Some((tag, reply)) = ootb::reply(packet) {
+                    self.queue(path, tag, reply);
+                }
+            }
+        }
+    }
+
+    /// Dispatches one chunk of a packet received with a TCB.
+    fn handle_chunk(
+        &mut self,
+        now: Instant,
+        path: PathId,
+        vtag: u32,
+        raw: &RawChunk,
+        keys: &CookieKeys,
+    ) -> Flow {
+        let tag_ok = vtag == self.local_tag;
+        // RFC 9260 §8.5.1: INIT, ABORT, SHUTDOWN COMPLETE, COOKIE ECHO and (in the handshake
+        // states) SHUTDOWN ACK have their own tag rules; every other chunk needs our tag.
+        let own_rules = matches!(
+            raw.chunk_type,
+            chunk_type::INIT
+                | chunk_type::ABORT
+                | chunk_type::SHUTDOWN_COMPLETE
+                | chunk_type::COOKIE_ECHO
+        ) || (raw.chunk_type == chunk_type::SHUTDOWN_ACK && !self.state.is_up());
+        if !own_rules && !tag_ok {
+            self.stats.packets_dropped += 1;
+            return Flow::Stop;
+        }
+        let chunk = match raw.parse() {
+            Ok(c) => c,
+            // A chunk whose value cannot be decoded: drop it and the rest of the packet.
+            Err(_) => return Flow::Stop,
+        };
+        match chunk {
+            Chunk::Init(init) => {
+                if vtag == 0 {
+                    self.handle_init(now, path, &init, keys);
+                }
+                Flow::Stop
+            }
+            Chunk::InitAck(ack) => {
+                self.handle_init_ack(now, path, ack);
+                Flow::Continue
+            }
+            Chunk::CookieEcho(echo) => {
+                self.handle_cookie_echo(now, path, vtag, &echo.cookie, keys);
+                Flow::Continue
+            }
+            Chunk::CookieAck => {
+                self.handle_cookie_ack(now);
+                Flow::Continue
+            }
+            Chunk::Abort(abort) => {
+                // §8.5.1 B: our tag without the T bit, or the peer's tag with it.
+                let accepted = if abort.t_bit {
+                    self.peer_tag != 0 && vtag == self.peer_tag
+                } else {
+                    tag_ok
+                };
+                if accepted {
+                    self.close(CloseReason::PeerAborted(abort.causes));
+                    Flow::Stop
+                } else {
+                    self.stats.packets_dropped += 1;
+                    Flow::Stop
+                }
+            }
+            Chunk::ShutdownComplete(sc) => {
+                // §8.5.1 C: the same tag rule as ABORT.
+                let accepted = if sc.t_bit {
+                    self.peer_tag != 0 && vtag == self.peer_tag
+                } else {
+                    tag_ok
+                };
+                if accepted {
+                    self.handle_shutdown_complete();
+                }
+                Flow::Stop
+            }
+            Chunk::Shutdown(_) => {
+                self.handle_shutdown(now, path);
+                Flow::Continue
+            }
+            Chunk::ShutdownAck => {
+                self.handle_shutdown_ack(path, vtag);
+                Flow::Stop
+            }
+            Chunk::Heartbeat(hb) => {
+                if self.state.is_up() || self.state == State::CookieEchoed {
+                    // RFC 9260 §8.3: echo the Heartbeat Info unchanged, to the source.
+                    self.queue_reply(path, self.peer_tag, Chunk::HeartbeatAck(hb));
+                }
+                Flow::Continue
+            }
+            Chunk::HeartbeatAck(hb) => {
+                self.handle_heartbeat_ack(now, &hb);
+                Flow::Continue
+            }
+            Chunk::Error(err) => {
+                self.handle_error(now, err);
+                Flow::Continue
+            }
+            Chunk::Unknown(u) => {
+                // RFC 9260 §3.2: the chunk type's upper two bits.
+                let action = u.action();
+                if action.reports() {
+                    let cause = ErrorCause::UnrecognizedChunkType(
+                        braid_wire::cause::UnrecognizedChunkType {
+                            chunk: Bytes::from(raw.to_wire()),
+                        },
+                    );
+                    self.queue_reply(
+                        path,
+                        self.peer_tag,
+                        Chunk::Error(OperationError {
+                            causes: vec![cause],
+                        }),
+                    );
+                }
+                if action.skips() {
+                    Flow::Continue
+                } else {
+                    Flow::Stop
+                }
+            }
+            // Chunks this core does not implement yet are treated as RFC 9260 §3.2 says for
+            // a type it does not recognise: by their upper two bits. DATA and SACK (types 0
+            // and 3, upper bits 00) thus stop the packet without a report until data transfer
+            // is implemented. AUTH, ASCONF, ASCONF-ACK, ECNE and CWR are never offered, so a
+            // peer has no business sending them either.
+            other => {
+                let action = UnrecognizedAction::for_chunk_type(other.chunk_type_code());
+                if action.reports() {
+                    let cause = ErrorCause::UnrecognizedChunkType(
+                        braid_wire::cause::UnrecognizedChunkType {
+                            chunk: Bytes::from(raw.to_wire()),
+                        },
+                    );
+                    self.queue_reply(
+                        path,
+                        self.peer_tag,
+                        Chunk::Error(OperationError {
+                            causes: vec![cause],
+                        }),
+                    );
+                }
+                if action.skips() {
+                    Flow::Continue
+                } else {
+                    Flow::Stop
+                }
+            }
+        }
+    }
+
+    /// An ERROR chunk: "Stale Cookie" restarts the handshake (RFC 9260 §5.2.6); everything
+    /// is reported to the user.
+    fn handle_error(&mut self, now: Instant, err: OperationError) {
+        let stale = err.causes.iter().find_map(|c| match c {
+            ErrorCause::StaleCookie(s) => Some(s.staleness_us),
+            _ => None,
+        });
+        if let (Some(staleness_us), State::CookieEchoed) = (stale, self.state) {
+            self.handle_stale_cookie(now, staleness_us);
+        }
+        self.events.push_back(Event::PeerError(err.causes));
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /// Starts a graceful shutdown (RFC 9260 §9.2). Before the association is up, it is
+    /// abandoned instead (with an ABORT if the peer's tag is known).
+    pub fn shutdown(&mut self, now: Instant) {
+        match self.state {
+            State::Established => {
+                self.state = State::ShutdownPending;
+                // No data is outstanding yet, so SHUTDOWN goes at once.
+                self.send_shutdown(now);
+            }
+            State::CookieWait | State::CookieEchoed => {
+                self.abort(now, "shutdown before the association was up")
+            }
+            _ => {}
+        }
+    }
+
+    /// Aborts the association (RFC 9260 §9.1), telling the peer why with a "User-Initiated
+    /// Abort" cause.
+    pub fn abort(&mut self, _now: Instant, reason: &str) {
+        if self.state == State::Closed {
+            return;
+        }
+        if self.peer_tag != 0 {
+            let cause = ErrorCause::UserInitiatedAbort(braid_wire::cause::Reason::new(
+                Bytes::copy_from_slice(reason.as_bytes()),
+            ));
+            self.queue(
+                self.primary,
+                self.peer_tag,
+                Chunk::Abort(Abort {
+                    t_bit: false,
+                    causes: vec![cause],
+                }),
+            );
+        }
+        self.close(CloseReason::Aborted(reason.to_owned()));
+    }
+
+    // ---------------------------------------------------------------- outputs
+
+    /// Writes the next packet to send at the end of `buf` and says where it goes, or returns
+    /// `None` when there is nothing to send. Call until `None` after every input or command.
+    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        loop {
+            let first = self.control.pop_front()?;
+            let header = CommonHeader {
+                src_port: self.ports.local,
+                dst_port: self.ports.peer,
+                verification_tag: first.tag,
+                checksum: 0,
+            };
+            let start = buf.len();
+            let mut builder = PacketBuilder::new(buf, header, self.config.max_packet_size);
+            if builder.push(&first.chunk).is_err() {
+                // Larger than a packet on its own: nothing in the core builds such a chunk.
+                buf.truncate(start);
+                self.stats.control_dropped += 1;
+                continue;
+            }
+            while let Some(next) = self.control.front() {
+                if next.path != first.path
+                    || next.tag != first.tag
+                    || builder.push(&next.chunk).is_err()
+                {
+                    break;
+                }
+                self.control.pop_front();
+            }
+            let zero = self.negotiated.is_some_and(|n| n.zero_checksum_tx)
+                && self.state.is_up()
+                && !matches!(
+                    first.chunk,
+                    Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_)
+                );
+            let len = if zero {
+                builder.finish_zero_checksum()
+            } else {
+                builder.finish_crc32c()
+            };
+            self.stats.packets_sent += 1;
+            self.stats.bytes_sent += len as u64;
+            let remote = self.path(first.path).and_then(|p| p.remote);
+            return Some(Transmit {
+                path: first.path,
+                remote,
+                len,
+            });
+        }
+    }
+
+    /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let assoc = self.timers.iter().flatten().min().copied();
+        let paths = self.paths.iter().filter_map(|p| p.heartbeat_due).min();
+        match (assoc, paths) {
+            (Some(a), Some(p)) => Some(a.min(p)),
+            (a, p) => a.or(p),
+        }
+    }
+
+    /// The next event for the user.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /// Queues a chunk the protocol requires.
+    fn queue(&mut self, path: PathId, tag: u32, chunk: Chunk) {
+        self.control.push_back(Outgoing { path, tag, chunk });
+    }
+
+    /// Queues a reply a peer can provoke at will (HEARTBEAT ACK, ERROR), within the bound.
+    fn queue_reply(&mut self, path: PathId, tag: u32, chunk: Chunk) {
+        if self.control.len() >= MAX_CONTROL_QUEUE {
+            self.stats.control_dropped += 1;
+        } else {
+            self.queue(path, tag, chunk);
+        }
+    }
+
+    fn set_timer(&mut self, timer: Timer, at: Option<Instant>) {
+        if let Some(slot) = self.timers.get_mut(timer as usize) {
+            *slot = at;
+        }
+    }
+
+    fn timer(&self, timer: Timer) -> Option<Instant> {
+        self.timers.get(timer as usize).copied().flatten()
+    }
+
+    fn primary_rto(&self) -> Duration {
+        self.path(self.primary)
+            .map_or(self.config.rto_initial, |p| p.rto.rto())
+    }
+
+    /// Uniform in [0, 1), from the association's seeded generator.
+    fn jitter(&mut self) -> f64 {
+        f64::from(self.rng.next_u32()) / (f64::from(u32::MAX) + 1.0)
+    }
+
+    /// Enters CLOSED: stops every timer, forgets the handshake, reports why.
+    fn close(&mut self, reason: CloseReason) {
+        if self.state == State::Closed && self.close_reason.is_some() {
+            return;
+        }
+        self.state = State::Closed;
+        self.listening = false;
+        self.timers = [None; TIMER_COUNT];
+        for p in &mut self.paths {
+            p.heartbeat = None;
+            p.heartbeat_due = None;
+        }
+        self.init = None;
+        self.cookie = None;
+        self.cookie_echo_error = None;
+        self.close_reason = Some(reason.clone());
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    /// Sends an ABORT (no cause) to the peer, if its tag is known, and closes.
+    fn abort_with(&mut self, reason: CloseReason, causes: Vec<ErrorCause>) {
+        if self.peer_tag != 0 {
+            self.queue(
+                self.primary,
+                self.peer_tag,
+                Chunk::Abort(Abort {
+                    t_bit: false,
+                    causes,
+                }),
+            );
+        }
+        self.close(reason);
+    }
+
+    // ---------------------------------------------------------------- heartbeats
+
+    /// Heartbeat Info layout: path id u16, reserved u16, nonce u64, send time in µs since the
+    /// association's epoch u64.
+    fn heartbeat_info(&self, path: PathId, nonce: u64, sent: Instant) -> Bytes {
+        let mut info = Vec::with_capacity(20);
+        info.extend_from_slice(&path.0.to_be_bytes());
+        info.extend_from_slice(&[0, 0]);
+        info.extend_from_slice(&nonce.to_be_bytes());
+        let us = u64::try_from(sent.saturating_duration_since(self.epoch).as_micros())
+            .unwrap_or(u64::MAX);
+        info.extend_from_slice(&us.to_be_bytes());
+        Bytes::from(info)
+    }
+
+    fn send_heartbeat(&mut self, now: Instant, path: PathId) {
+        let nonce = self.rng.next_u64();
+        let info = self.heartbeat_info(path, nonce, now);
+        let interval = self.config.heartbeat_interval.unwrap_or_default();
+        let jitter = self.jitter();
+        if let Some(p) = self.path_mut(path) {
+            p.heartbeat = Some(PendingHeartbeat { nonce, sent: now });
+            p.schedule_heartbeat(now, interval, jitter);
+        }
+        self.stats.heartbeats_sent += 1;
+        self.queue(path, self.peer_tag, Chunk::Heartbeat(Heartbeat { info }));
+    }
+
+    /// A HEARTBEAT ACK: checks the nonce and send time against the outstanding heartbeat,
+    /// takes the RTT, and clears the error counters (RFC 9260 §8.3).
+    fn handle_heartbeat_ack(&mut self, now: Instant, hb: &Heartbeat) {
+        let info = &hb.info;
+        let (Some(id), Some(nonce), Some(sent_us)) = (
+            info.get(0..2)
+                .and_then(|b| b.try_into().ok())
+                .map(u16::from_be_bytes),
+            info.get(4..12)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes),
+            info.get(12..20)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes),
+        ) else {
+            return;
+        };
+        let epoch = self.epoch;
+        let Some(path) = self.path_mut(PathId(id)) else {
+            return;
+        };
+        let Some(pending) = path.heartbeat.filter(|p| p.nonce == nonce) else {
+            return;
+        };
+        let claimed = epoch + Duration::from_micros(sent_us);
+        if claimed != pending.sent {
+            return;
+        }
+        path.heartbeat = None;
+        path.rto
+            .observe(now.saturating_duration_since(pending.sent));
+        path.error_count = 0;
+        let became_active = !path.active;
+        path.active = true;
+        self.error_count = 0;
+        self.stats.heartbeat_acks += 1;
+        if became_active {
+            self.events.push_back(Event::PathStatus {
+                path: PathId(id),
+                active: true,
+            });
+        }
+    }
+
+    /// Arms the heartbeat timer of every path once the association is up.
+    fn start_heartbeats(&mut self, now: Instant) {
+        let Some(interval) = self.config.heartbeat_interval else {
+            return;
+        };
+        for i in 0..self.paths.len() {
+            let jitter = self.jitter();
+            if let Some(p) = self.paths.get_mut(i) {
+                p.schedule_heartbeat(now, interval, jitter);
+            }
+        }
+    }
+}
+
+/// The chunk type code of a typed chunk.
+trait ChunkTypeCode {
+    fn chunk_type_code(&self) -> u8;
+}
+
+impl ChunkTypeCode for Chunk {
+    fn chunk_type_code(&self) -> u8 {
+        braid_wire::EncodeChunk::chunk_type(self)
+    }
+}

@@ -1,0 +1,128 @@
+//! Timer expiries: T1-init / T1-cookie, T2-shutdown, T5-shutdown-guard and heartbeats.
+
+use std::time::Instant;
+
+use braid_wire::Chunk;
+
+use super::{Association, State, Timer};
+use crate::event::{CloseReason, Event};
+
+impl Association {
+    /// Runs every timer that is due at `now`. Call it when [`poll_timeout`](Self::poll_timeout)
+    /// has passed; calling it early does nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.timer(Timer::T1).is_some_and(|t| t <= now) {
+            self.on_t1(now);
+        }
+        if self.timer(Timer::T5).is_some_and(|t| t <= now) {
+            // §9.2: the guard expired — abort.
+            self.set_timer(Timer::T5, None);
+            self.abort_with(CloseReason::ShutdownGuardExpired, Vec::new());
+        }
+        if self.timer(Timer::T2).is_some_and(|t| t <= now) {
+            self.on_t2(now);
+        }
+        for i in 0..self.paths.len() {
+            let due = self
+                .paths
+                .get(i)
+                .and_then(|p| p.heartbeat_due)
+                .is_some_and(|t| t <= now);
+            if due && self.state != State::Closed {
+                self.on_heartbeat_timer(now, i);
+            }
+        }
+    }
+
+    /// T1-init / T1-cookie (RFC 9260 §5.1 C, §6.3.3): retransmit with a doubled RTO, up to
+    /// Max.Init.Retransmits, then give up.
+    fn on_t1(&mut self, now: Instant) {
+        self.set_timer(Timer::T1, None);
+        self.handshake_retransmits += 1;
+        if self.handshake_retransmits > self.config.max_init_retransmits {
+            let reason = match self.state {
+                State::CookieEchoed => CloseReason::CookieEchoTimeout,
+                _ => CloseReason::InitTimeout,
+            };
+            self.close(reason);
+            return;
+        }
+        self.stats.handshake_retransmits += 1;
+        let primary = self.primary;
+        if let Some(p) = self.path_mut(primary) {
+            p.rto.back_off();
+        }
+        let rto = self.primary_rto();
+        match self.state {
+            State::CookieWait => {
+                if let Some(init) = self.init.clone() {
+                    self.queue(self.primary, 0, Chunk::Init(init));
+                }
+                self.set_timer(Timer::T1, Some(now + rto));
+            }
+            State::CookieEchoed => self.send_cookie_echo(now),
+            _ => {}
+        }
+    }
+
+    /// T2-shutdown (RFC 9260 §9.2): resend SHUTDOWN or SHUTDOWN ACK with a doubled RTO; past
+    /// Association.Max.Retrans the peer is unreachable.
+    fn on_t2(&mut self, now: Instant) {
+        self.set_timer(Timer::T2, None);
+        self.error_count += 1;
+        if self.error_count > self.config.association_max_retrans {
+            self.abort_with(CloseReason::Unreachable, Vec::new());
+            return;
+        }
+        let primary = self.primary;
+        if let Some(p) = self.path_mut(primary) {
+            p.rto.back_off();
+        }
+        match self.state {
+            State::ShutdownSent => self.send_shutdown(now),
+            State::ShutdownAckSent => {
+                self.queue(self.primary, self.peer_tag, Chunk::ShutdownAck);
+                let rto = self.primary_rto();
+                self.set_timer(Timer::T2, Some(now + rto));
+            }
+            _ => {}
+        }
+    }
+
+    /// A path's heartbeat timer (RFC 9260 §8.3): an unanswered heartbeat counts as a timeout
+    /// on the path and the association and doubles the path's RTO; then the next goes out.
+    fn on_heartbeat_timer(&mut self, now: Instant, index: usize) {
+        let Some(path) = self.paths.get_mut(index) else {
+            return;
+        };
+        let id = path.id;
+        path.heartbeat_due = None;
+        if path.heartbeat.take().is_some() {
+            path.error_count += 1;
+            path.rto.back_off();
+            let was_active = path.active;
+            if path.error_count > self.config.path_max_retrans {
+                path.active = false;
+            }
+            let now_inactive = was_active && !path.active;
+            // §8.1: the association counter includes unanswered heartbeats on the path used
+            // for data (the primary).
+            if id == self.primary {
+                self.error_count += 1;
+            }
+            if now_inactive {
+                self.events.push_back(Event::PathStatus {
+                    path: id,
+                    active: false,
+                });
+            }
+            if self.error_count > self.config.association_max_retrans {
+                self.abort_with(CloseReason::Unreachable, Vec::new());
+                return;
+            }
+        }
+        if self.state.is_up() && self.config.heartbeat_interval.is_some() {
+            self.send_heartbeat(now, id);
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Configuration: protocol parameters (RFC 9260 §16 defaults) and the extensions offered.
+
+use core::time::Duration;
+
+/// Extensions this side offers in its INIT / INIT ACK. An extension is used only when both
+/// sides offer it (RFC 9260 §3.3.2; RFC 5061 §4.2.7 Supported Extensions).
+///
+/// Defaults offer only what the core implements; the rest can be switched on for
+/// negotiation tests but must not be relied on before their issue lands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Extensions {
+    /// PR-SCTP, FORWARD-TSN (RFC 3758).
+    pub partial_reliability: bool,
+    /// I-DATA and I-FORWARD-TSN (RFC 8260).
+    pub interleaving: bool,
+    /// Stream reconfiguration, RE-CONFIG (RFC 6525).
+    pub stream_reconfig: bool,
+    /// Zero checksum (RFC 9653): the Error Detection Method Identifier this side accepts in
+    /// place of the CRC32c (1 = SCTP over DTLS), or `None`.
+    pub zero_checksum_edmid: Option<u32>,
+}
+
+/// Per-association protocol parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssociationConfig {
+    /// Outbound streams requested (OS in the INIT); the peer's MIS may lower it.
+    pub outbound_streams: u16,
+    /// Inbound streams allowed (MIS in the INIT).
+    pub inbound_streams: u16,
+    /// Receive window advertised in the INIT / INIT ACK, in bytes.
+    pub receive_window: u32,
+    /// RTO.Initial (RFC 9260 §16: 1 s).
+    pub rto_initial: Duration,
+    /// RTO.Min (RFC 9260 §16: 1 s).
+    pub rto_min: Duration,
+    /// RTO.Max (RFC 9260 §16: 60 s).
+    pub rto_max: Duration,
+    /// Max.Init.Retransmits (RFC 9260 §16: 8): INIT and COOKIE ECHO retransmissions before
+    /// giving up.
+    pub max_init_retransmits: u32,
+    /// Association.Max.Retrans (RFC 9260 §16: 10): consecutive unanswered retransmissions and
+    /// heartbeats, over all paths, before the association is declared unreachable.
+    pub association_max_retrans: u32,
+    /// Path.Max.Retrans (RFC 9260 §16: 5): the same, per path, before the path is inactive.
+    pub path_max_retrans: u32,
+    /// HB.interval (RFC 9260 §16: 30 s); `None` disables heartbeats.
+    pub heartbeat_interval: Option<Duration>,
+    /// Largest SCTP packet sent, common header included (the path MTU minus IP and, over
+    /// UDP, UDP headers). WebRTC's conventional 1200 by default.
+    pub max_packet_size: usize,
+    /// Valid.Cookie.Life (RFC 9260 §16: 60 s): how long a State Cookie this side makes stays
+    /// valid.
+    pub cookie_lifetime: Duration,
+    /// Cookie life-span increment requested with a Cookie Preservative after a "Stale
+    /// Cookie" error is measured from the exchange; this caps it (RFC 9260 §5.2.6 advises
+    /// no more than 1 s beyond the measured RTT).
+    pub max_cookie_preservative: Duration,
+    /// Extensions offered.
+    pub extensions: Extensions,
+}
+
+impl Default for AssociationConfig {
+    fn default() -> Self {
+        Self {
+            outbound_streams: 1024,
+            inbound_streams: 1024,
+            receive_window: 1024 * 1024,
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_secs(1),
+            rto_max: Duration::from_secs(60),
+            max_init_retransmits: 8,
+            association_max_retrans: 10,
+            path_max_retrans: 5,
+            heartbeat_interval: Some(Duration::from_secs(30)),
+            max_packet_size: 1200,
+            cookie_lifetime: Duration::from_secs(60),
+            max_cookie_preservative: Duration::from_secs(10),
+            extensions: Extensions::default(),
+        }
+    }
+}
+
+/// Endpoint parameters: what answers INITs before any state exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointConfig {
+    /// The local SCTP port (WebRTC convention: 5000).
+    pub port: u16,
+    /// Whether INITs from unknown peers are answered (a server). A client-only endpoint
+    /// answers them with an ABORT (RFC 9260 §8.4 rule 3 leaves this to the implementation).
+    pub accept_incoming: bool,
+    /// How often the cookie signing secret is replaced; cookies signed with the previous
+    /// secret stay valid until the next rotation.
+    pub cookie_secret_rotation: core::time::Duration,
+    /// Seed of the deterministic random generator (verification tags, initial TSNs, cookie
+    /// secrets, heartbeat nonces). A real deployment seeds it from the operating system.
+    pub rng_seed: u64,
+    /// Most stateless replies (INIT ACK, out-of-the-blue ABORT / SHUTDOWN COMPLETE) queued
+    /// before the caller drains them; more are dropped, so a flood cannot grow memory.
+    pub max_pending_replies: usize,
+    /// Most associations; INITs beyond it are answered with an ABORT ("Out of Resource").
+    pub max_associations: usize,
+    /// Parameters of the associations this endpoint creates.
+    pub association: AssociationConfig,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            port: 5000,
+            accept_incoming: true,
+            cookie_secret_rotation: core::time::Duration::from_secs(3600),
+            rng_seed: 0,
+            max_pending_replies: 256,
+            max_associations: 65536,
+            association: AssociationConfig::default(),
+        }
+    }
+}

@@ -1,0 +1,441 @@
+//! The endpoint: one SCTP port, many associations, and the stateless front door.
+//!
+//! The endpoint parses and verifies each datagram, routes it by the peer's address and port
+//! to its association, and answers everything else itself without allocating state: an INIT
+//! gets an INIT ACK with a signed State Cookie (RFC 9260 §5.1.3); only a valid COOKIE ECHO
+//! creates an association; other out-of-the-blue packets get the RFC 9260 §8.4 answer.
+//!
+//! Memory: the associations (at most `max_associations`) and a queue of stateless replies
+//! (at most `max_pending_replies`, then replies are dropped) — nothing an unauthenticated
+//! peer can grow.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use braid_wire::cause::StaleCookie;
+use braid_wire::chunk::chunk_type;
+use braid_wire::{
+    Abort, Bytes, ChecksumPolicy, Chunk, CommonHeader, ErrorCause, OperationError, Packet,
+    PacketBuilder, Tsn,
+};
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::association::{Association, Ports};
+use crate::config::{AssociationConfig, EndpointConfig};
+use crate::cookie::{CookieError, CookieKeys};
+use crate::event::Event;
+use crate::handshake::{self as hs, InitAckInput, InitProblem};
+use crate::ids::{AssociationHandle, PathId};
+use crate::ootb;
+
+/// Why [`Endpoint::connect`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// `max_associations` are open already.
+    #[error("too many associations")]
+    TooManyAssociations,
+    /// An association with this peer address and port exists already.
+    #[error("an association with {0} exists already")]
+    AlreadyConnected(SocketAddr),
+}
+
+/// One datagram written by [`Endpoint::poll_transmit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointTransmit {
+    /// Where to send it.
+    pub remote: SocketAddr,
+    /// Its length: the last `len` bytes of the buffer.
+    pub len: usize,
+    /// The association it belongs to, or `None` for a stateless reply.
+    pub association: Option<AssociationHandle>,
+}
+
+/// Endpoint counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EndpointStats {
+    /// Datagrams handed to `handle_datagram`.
+    pub datagrams: u64,
+    /// Datagrams that were not a valid SCTP packet (checksum, framing) or not for our port.
+    pub invalid: u64,
+    /// INIT ACKs sent without creating state.
+    pub init_acks: u64,
+    /// COOKIE ECHOs discarded: forged, corrupted, or signed by someone else.
+    pub cookies_rejected: u64,
+    /// "Stale Cookie" errors sent.
+    pub stale_cookies: u64,
+    /// Associations created from a valid COOKIE ECHO.
+    pub accepted: u64,
+    /// Out-of-the-blue replies sent (ABORT, SHUTDOWN COMPLETE).
+    pub ootb_replies: u64,
+    /// Stateless replies dropped because the queue was full.
+    pub replies_dropped: u64,
+}
+
+/// A stateless reply waiting to be sent.
+#[derive(Debug, Clone)]
+struct Reply {
+    remote: SocketAddr,
+    src_port: u16,
+    dst_port: u16,
+    tag: u32,
+    chunk: Chunk,
+}
+
+/// An SCTP endpoint: see the [module docs](self).
+#[derive(Debug)]
+pub struct Endpoint {
+    config: EndpointConfig,
+    rng: ChaCha8Rng,
+    keys: CookieKeys,
+    associations: HashMap<AssociationHandle, Association>,
+    /// (peer address, peer SCTP port) → association.
+    routes: HashMap<(SocketAddr, u16), AssociationHandle>,
+    next_handle: u64,
+    replies: VecDeque<Reply>,
+    stats: EndpointStats,
+}
+
+impl Endpoint {
+    /// A new endpoint; `now` starts its cookie clock.
+    pub fn new(now: Instant, config: EndpointConfig) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(config.rng_seed);
+        let keys = CookieKeys::new(now, config.cookie_secret_rotation, &mut rng);
+        Self {
+            config,
+            rng,
+            keys,
+            associations: HashMap::new(),
+            routes: HashMap::new(),
+            next_handle: 0,
+            replies: VecDeque::new(),
+            stats: EndpointStats::default(),
+        }
+    }
+
+    // ---------------------------------------------------------------- getters
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.stats
+    }
+
+    /// An association.
+    pub fn association(&self, handle: AssociationHandle) -> Option<&Association> {
+        self.associations.get(&handle)
+    }
+
+    /// An association, to call its commands (`shutdown`, `abort`).
+    pub fn association_mut(&mut self, handle: AssociationHandle) -> Option<&mut Association> {
+        self.associations.get_mut(&handle)
+    }
+
+    /// Number of associations, closed ones not yet drained included.
+    pub fn association_count(&self) -> usize {
+        self.associations.len()
+    }
+
+    /// Stateless replies waiting to be sent.
+    pub fn pending_replies(&self) -> usize {
+        self.replies.len()
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /// Starts an association with the peer at `remote` (SCTP port `peer_port`).
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        peer_port: u16,
+        config: Option<AssociationConfig>,
+    ) -> Result<AssociationHandle, ConnectError> {
+        self.reap();
+        if self.routes.contains_key(&(remote, peer_port)) {
+            return Err(ConnectError::AlreadyConnected(remote));
+        }
+        if self.associations.len() >= self.config.max_associations {
+            return Err(ConnectError::TooManyAssociations);
+        }
+        let config = config.unwrap_or_else(|| self.config.association.clone());
+        let ports = Ports {
+            local: self.config.port,
+            peer: peer_port,
+        };
+        let seed = self.rng.next_u64();
+        let assoc = Association::connect(now, config, ports, seed, Some(remote));
+        Ok(self.insert(remote, peer_port, assoc))
+    }
+
+    fn insert(
+        &mut self,
+        remote: SocketAddr,
+        peer_port: u16,
+        assoc: Association,
+    ) -> AssociationHandle {
+        let handle = AssociationHandle(self.next_handle);
+        self.next_handle += 1;
+        self.associations.insert(handle, assoc);
+        self.routes.insert((remote, peer_port), handle);
+        handle
+    }
+
+    /// Forgets associations that closed and have nothing left to send or report.
+    fn reap(&mut self) {
+        let drained: Vec<AssociationHandle> = self
+            .associations
+            .iter()
+            .filter(|(_, a)| a.is_drained())
+            .map(|(h, _)| *h)
+            .collect();
+        for h in drained {
+            self.associations.remove(&h);
+            self.routes.retain(|_, v| *v != h);
+        }
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /// Feeds one received datagram (an SCTP packet) from `remote`.
+    pub fn handle_datagram(&mut self, now: Instant, remote: SocketAddr, data: Bytes) {
+        self.stats.datagrams += 1;
+        self.reap();
+        self.keys.rotate_if_due(now, &mut self.rng);
+        let policy = if self
+            .config
+            .association
+            .extensions
+            .zero_checksum_edmid
+            .is_some()
+        {
+            ChecksumPolicy::ZeroAllowed
+        } else {
+            ChecksumPolicy::Crc32c
+        };
+        let Ok(packet) = Packet::parse(data, policy) else {
+            self.stats.invalid += 1;
+            return;
+        };
+        let h = *packet.header();
+        if h.dst_port != self.config.port {
+            self.stats.invalid += 1;
+            return;
+        }
+        if let Some(handle) = self.routes.get(&(remote, h.src_port)).copied() {
+            if let Some(assoc) = self.associations.get_mut(&handle) {
+                assoc.handle_parsed(now, PathId(0), &packet, &self.keys);
+                return;
+            }
+        }
+        self.handle_out_of_the_blue(now, remote, &packet);
+    }
+
+    /// No association matches (RFC 9260 §8.4).
+    fn handle_out_of_the_blue(&mut self, now: Instant, remote: SocketAddr, packet: &Packet) {
+        let h = *packet.header();
+        let first = packet.raw_chunks().next();
+        let first_type = first.as_ref().map(|c| c.chunk_type);
+        match (first_type, first.map(|c| c.parse())) {
+            // Rule 3: an INIT, answered statelessly when we accept associations.
+            (Some(chunk_type::INIT), Some(Ok(Chunk::Init(init))))
+                if self.config.accept_incoming =>
+            {
+                if h.verification_tag != 0 {
+                    return; // §8.5.1 A
+                }
+                if self.associations.len() >= self.config.max_associations {
+                    let abort = Abort {
+                        t_bit: false,
+                        causes: vec![ErrorCause::OutOfResource],
+                    };
+                    self.reply(remote, h, init.initiate_tag, Chunk::Abort(abort));
+                    return;
+                }
+                match hs::check_init(&init) {
+                    Ok(()) => {}
+                    Err(InitProblem::Discard) => return,
+                    Err(InitProblem::Abort(cause)) => {
+                        let abort = Abort {
+                            t_bit: false,
+                            causes: vec![cause],
+                        };
+                        self.reply(remote, h, init.initiate_tag, Chunk::Abort(abort));
+                        return;
+                    }
+                }
+                let config = &self.config.association;
+                let peer_params = hs::scan_params(&init.params);
+                let local_tag = hs::nonzero_u32(&mut self.rng);
+                let local_initial_tsn = Tsn(self.rng.next_u32());
+                let ack = hs::init_ack(&InitAckInput {
+                    config,
+                    keys: &self.keys,
+                    now,
+                    cookie_lifetime: config.cookie_lifetime,
+                    max_preservative: config.max_cookie_preservative,
+                    peer_init: &init,
+                    peer_params: &peer_params,
+                    local_tag,
+                    local_initial_tsn,
+                    local_port: h.dst_port,
+                    peer_port: h.src_port,
+                    tie_tags: (0, 0),
+                });
+                self.stats.init_acks += 1;
+                self.reply(remote, h, init.initiate_tag, Chunk::InitAck(ack));
+            }
+            // Rule 4: a COOKIE ECHO (RFC 9260 §5.1.5).
+            (Some(chunk_type::COOKIE_ECHO), Some(Ok(Chunk::CookieEcho(echo))))
+                if self.config.accept_incoming =>
+            {
+                let contents = match self.keys.open(now, &echo.cookie) {
+                    Ok(c) => c,
+                    Err(CookieError::Invalid) => {
+                        self.stats.cookies_rejected += 1;
+                        return;
+                    }
+                    Err(CookieError::Stale {
+                        staleness_us,
+                        contents,
+                    }) => {
+                        if contents.local_tag == h.verification_tag
+                            && contents.local_port == h.dst_port
+                            && contents.peer_port == h.src_port
+                        {
+                            self.stats.stale_cookies += 1;
+                            let err = OperationError {
+                                causes: vec![ErrorCause::StaleCookie(StaleCookie { staleness_us })],
+                            };
+                            self.reply(remote, h, contents.peer_tag, Chunk::Error(err));
+                        }
+                        return;
+                    }
+                };
+                if contents.local_tag != h.verification_tag
+                    || contents.local_port != h.dst_port
+                    || contents.peer_port != h.src_port
+                {
+                    self.stats.cookies_rejected += 1;
+                    return;
+                }
+                if self.associations.len() >= self.config.max_associations {
+                    let abort = Abort {
+                        t_bit: false,
+                        causes: vec![ErrorCause::OutOfResource],
+                    };
+                    self.reply(remote, h, contents.peer_tag, Chunk::Abort(abort));
+                    return;
+                }
+                let seed = self.rng.next_u64();
+                let mut assoc = Association::from_cookie(
+                    now,
+                    self.config.association.clone(),
+                    seed,
+                    Some(remote),
+                    &contents,
+                );
+                // RFC 9260 §5.1 D: chunks bundled after the COOKIE ECHO are processed by the
+                // new association.
+                assoc.handle_after_first(now, PathId(0), packet, &self.keys);
+                self.stats.accepted += 1;
+                self.insert(remote, h.src_port, assoc);
+            }
+            _ => {
+                if let Some((tag, chunk)) = ootb::reply(packet) {
+                    self.stats.ootb_replies += 1;
+                    self.reply(remote, h, tag, chunk);
+                }
+            }
+        }
+    }
+
+    /// Queues a stateless reply to the sender of a packet with header `h`, within the bound.
+    fn reply(&mut self, remote: SocketAddr, h: CommonHeader, tag: u32, chunk: Chunk) {
+        if self.replies.len() >= self.config.max_pending_replies {
+            self.stats.replies_dropped += 1;
+            return;
+        }
+        self.replies.push_back(Reply {
+            remote,
+            src_port: h.dst_port,
+            dst_port: h.src_port,
+            tag,
+            chunk,
+        });
+    }
+
+    /// Runs every association timer that is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.keys.rotate_if_due(now, &mut self.rng);
+        for assoc in self.associations.values_mut() {
+            if assoc.poll_timeout().is_some_and(|t| t <= now) {
+                assoc.handle_timeout(now);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- outputs
+
+    /// Writes the next datagram at the end of `buf`; `None` when nothing is left to send.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<EndpointTransmit> {
+        while let Some(r) = self.replies.pop_front() {
+            let header = CommonHeader {
+                src_port: r.src_port,
+                dst_port: r.dst_port,
+                verification_tag: r.tag,
+                checksum: 0,
+            };
+            let start = buf.len();
+            let mut b = PacketBuilder::new(buf, header, self.config.association.max_packet_size);
+            if b.push(&r.chunk).is_ok() {
+                let len = b.finish_crc32c();
+                return Some(EndpointTransmit {
+                    remote: r.remote,
+                    len,
+                    association: None,
+                });
+            }
+            buf.truncate(start);
+        }
+        for (handle, assoc) in &mut self.associations {
+            if let Some(t) = assoc.poll_transmit(now, buf) {
+                // Every association the endpoint owns was made with a remote address.
+                if let Some(remote) = t.remote {
+                    return Some(EndpointTransmit {
+                        remote,
+                        len: t.len,
+                        association: Some(*handle),
+                    });
+                }
+                buf.truncate(buf.len() - t.len);
+            }
+        }
+        None
+    }
+
+    /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let assoc = self
+            .associations
+            .values()
+            .filter_map(Association::poll_timeout)
+            .min();
+        Some(assoc.map_or(self.keys.next_rotation(), |a| {
+            a.min(self.keys.next_rotation())
+        }))
+    }
+
+    /// The next association event.
+    pub fn poll_event(&mut self) -> Option<(AssociationHandle, Event)> {
+        self.associations
+            .iter_mut()
+            .find_map(|(h, a)| a.poll_event().map(|e| (*h, e)))
+    }
+}

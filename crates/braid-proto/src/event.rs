@@ -1,0 +1,55 @@
+//! What an association tells its user.
+
+use braid_wire::ErrorCause;
+
+use crate::ids::PathId;
+
+/// Why an association ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// Graceful shutdown completed (RFC 9260 §9.2).
+    Shutdown,
+    /// The local user aborted, with this reason.
+    Aborted(String),
+    /// The peer sent an ABORT with these causes.
+    PeerAborted(Vec<ErrorCause>),
+    /// No INIT ACK after Max.Init.Retransmits retransmissions of the INIT (RFC 9260 §5.1 C).
+    InitTimeout,
+    /// No COOKIE ACK after Max.Init.Retransmits retransmissions of the COOKIE ECHO.
+    CookieEchoTimeout,
+    /// The peer kept answering "Stale Cookie" (RFC 9260 §5.2.6) until the retries ran out.
+    StaleCookie,
+    /// Association.Max.Retrans consecutive timeouts (RFC 9260 §8.1): the peer is unreachable.
+    Unreachable,
+    /// The T5-shutdown-guard timer expired (RFC 9260 §9.2).
+    ShutdownGuardExpired,
+    /// The peer broke the protocol in a way that ends the association; an ABORT was sent.
+    ProtocolViolation(&'static str),
+    /// The peer restarted in SHUTDOWN-ACK-SENT or the restart was refused.
+    RestartRefused,
+}
+
+/// Something the user should know. Drained with `poll_event`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The association is ESTABLISHED (RFC 9260 §10 COMMUNICATION UP).
+    Connected,
+    /// The peer restarted (RFC 9260 §5.2.4 case A): a new incarnation replaced the old one
+    /// under the same handle; stream state starts over.
+    Restarted,
+    /// The peer reported errors in an ERROR chunk (RFC 9260 §3.3.10).
+    PeerError(Vec<ErrorCause>),
+    /// A path's state changed (RFC 9260 §8.2).
+    PathStatus {
+        /// The path.
+        path: PathId,
+        /// Whether it is now ACTIVE.
+        active: bool,
+    },
+    /// The peer started a graceful shutdown: it sends no more data.
+    ShutdownStarted,
+    /// The association ended; it sends nothing more once its output is drained.
+    Closed(CloseReason),
+}

@@ -1,0 +1,5 @@
+//! Scenario tests on the two-party harness, in virtual time. Each file covers one part of
+//! RFC 9260; the comments tell each exchange as a story (`A -> INIT -> (lost) Z`).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+mod handshake;
