@@ -197,18 +197,27 @@ pub(crate) enum CookieError {
     },
 }
 
+/// One signing secret, held as a keyed HMAC state (cloned per use, so the key schedule is
+/// computed once per secret rather than once per cookie).
 #[derive(Clone)]
 struct Key {
     id: u8,
-    secret: [u8; 32],
+    mac: HmacSha256,
 }
 
 impl Key {
+    fn new(id: u8, rng: &mut impl Rng) -> Self {
+        let mut secret = [0u8; 32];
+        rng.fill_bytes(&mut secret);
+        // HMAC takes keys of any length, so this cannot fail; fall back to an all-zero key
+        // rather than panic if it ever did.
+        let mac = HmacSha256::new_from_slice(&secret)
+            .unwrap_or_else(|_| HmacSha256::new(&Default::default()));
+        Self { id, mac }
+    }
+
     fn mac(&self) -> HmacSha256 {
-        // HMAC takes keys of any length, so this cannot fail; fall back to an all-zero MAC
-        // state rather than panic if it ever did.
-        HmacSha256::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| HmacSha256::new(&Default::default()))
+        self.mac.clone()
     }
 }
 
@@ -233,11 +242,9 @@ impl core::fmt::Debug for CookieKeys {
 
 impl CookieKeys {
     pub(crate) fn new(now: Instant, rotation: Duration, rng: &mut impl Rng) -> Self {
-        let mut secret = [0u8; 32];
-        rng.fill_bytes(&mut secret);
         Self {
             epoch: now,
-            current: Key { id: 0, secret },
+            current: Key::new(0, rng),
             previous: None,
             next_rotation: now + rotation,
             rotation,
@@ -247,12 +254,7 @@ impl CookieKeys {
     /// Replaces the secret if its time has come; the old one stays valid for one period.
     pub(crate) fn rotate_if_due(&mut self, now: Instant, rng: &mut impl Rng) {
         while now >= self.next_rotation {
-            let mut secret = [0u8; 32];
-            rng.fill_bytes(&mut secret);
-            let next = Key {
-                id: self.current.id.wrapping_add(1),
-                secret,
-            };
+            let next = Key::new(self.current.id.wrapping_add(1), rng);
             self.previous = Some(core::mem::replace(&mut self.current, next));
             self.next_rotation += self.rotation.max(Duration::from_millis(1));
         }

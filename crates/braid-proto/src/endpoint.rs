@@ -9,7 +9,7 @@
 //! (at most `max_pending_replies`, then replies are dropped) — nothing an unauthenticated
 //! peer can grow.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -60,7 +60,7 @@ pub struct EndpointStats {
     pub datagrams: u64,
     /// Datagrams that were not a valid SCTP packet (checksum, framing) or not for our port.
     pub invalid: u64,
-    /// INIT ACKs sent without creating state.
+    /// INIT ACKs queued without creating state.
     pub init_acks: u64,
     /// COOKIE ECHOs discarded: forged, corrupted, or signed by someone else.
     pub cookies_rejected: u64,
@@ -84,6 +84,25 @@ struct Reply {
     chunk: Chunk,
 }
 
+/// Which associations have work pending, so that no call scans them all: the endpoint stays
+/// O(log n) per packet with n associations.
+#[derive(Debug, Default)]
+struct Work {
+    /// Associations that may have packets to send.
+    transmit: VecDeque<AssociationHandle>,
+    in_transmit: HashSet<AssociationHandle>,
+    /// Associations that may have events.
+    events: VecDeque<AssociationHandle>,
+    in_events: HashSet<AssociationHandle>,
+    /// Every association's next deadline, ordered.
+    deadlines: BTreeSet<(Instant, AssociationHandle)>,
+    scheduled: HashMap<AssociationHandle, Instant>,
+    /// Handed out by `association_mut`: a command may have changed them.
+    touched: Vec<AssociationHandle>,
+    /// Reported `Closed`: candidates for removal once drained.
+    closed: Vec<AssociationHandle>,
+}
+
 /// An SCTP endpoint: see the [module docs](self).
 #[derive(Debug)]
 pub struct Endpoint {
@@ -95,6 +114,7 @@ pub struct Endpoint {
     routes: HashMap<(SocketAddr, u16), AssociationHandle>,
     next_handle: u64,
     replies: VecDeque<Reply>,
+    work: Work,
     stats: EndpointStats,
 }
 
@@ -111,6 +131,7 @@ impl Endpoint {
             routes: HashMap::new(),
             next_handle: 0,
             replies: VecDeque::new(),
+            work: Work::default(),
             stats: EndpointStats::default(),
         }
     }
@@ -132,9 +153,12 @@ impl Endpoint {
         self.associations.get(&handle)
     }
 
-    /// An association, to call its commands (`shutdown`, `abort`).
+    /// An association, to call its commands (`shutdown`, `abort`). Drain the endpoint's
+    /// outputs afterwards, as after any command.
     pub fn association_mut(&mut self, handle: AssociationHandle) -> Option<&mut Association> {
-        self.associations.get_mut(&handle)
+        let assoc = self.associations.get_mut(&handle)?;
+        self.work.touched.push(handle);
+        Some(assoc)
     }
 
     /// Number of associations, closed ones not yet drained included.
@@ -157,6 +181,7 @@ impl Endpoint {
         peer_port: u16,
         config: Option<AssociationConfig>,
     ) -> Result<AssociationHandle, ConnectError> {
+        self.settle();
         self.reap();
         if self.routes.contains_key(&(remote, peer_port)) {
             return Err(ConnectError::AlreadyConnected(remote));
@@ -184,21 +209,59 @@ impl Endpoint {
         self.next_handle += 1;
         self.associations.insert(handle, assoc);
         self.routes.insert((remote, peer_port), handle);
+        self.touch(handle);
         handle
+    }
+
+    /// Notes that an association was just driven: it may have packets, events and a new
+    /// deadline.
+    fn touch(&mut self, handle: AssociationHandle) {
+        let Some(assoc) = self.associations.get(&handle) else {
+            return;
+        };
+        let w = &mut self.work;
+        if w.in_transmit.insert(handle) {
+            w.transmit.push_back(handle);
+        }
+        if w.in_events.insert(handle) {
+            w.events.push_back(handle);
+        }
+        let next = assoc.poll_timeout();
+        if w.scheduled.get(&handle).copied() != next {
+            if let Some(old) = w.scheduled.remove(&handle) {
+                w.deadlines.remove(&(old, handle));
+            }
+            if let Some(at) = next {
+                w.scheduled.insert(handle, at);
+                w.deadlines.insert((at, handle));
+            }
+        }
+    }
+
+    /// Accounts for commands given through `association_mut`.
+    fn settle(&mut self) {
+        for h in std::mem::take(&mut self.work.touched) {
+            self.touch(h);
+        }
     }
 
     /// Forgets associations that closed and have nothing left to send or report.
     fn reap(&mut self) {
-        let drained: Vec<AssociationHandle> = self
-            .associations
-            .iter()
-            .filter(|(_, a)| a.is_drained())
-            .map(|(h, _)| *h)
-            .collect();
-        for h in drained {
-            self.associations.remove(&h);
-            self.routes.retain(|_, v| *v != h);
+        let mut keep = Vec::new();
+        for h in std::mem::take(&mut self.work.closed) {
+            match self.associations.get(&h) {
+                Some(a) if a.is_drained() => {
+                    self.associations.remove(&h);
+                    self.routes.retain(|_, v| *v != h);
+                    if let Some(at) = self.work.scheduled.remove(&h) {
+                        self.work.deadlines.remove(&(at, h));
+                    }
+                }
+                Some(_) => keep.push(h),
+                None => {}
+            }
         }
+        self.work.closed = keep;
     }
 
     // ---------------------------------------------------------------- inputs
@@ -206,6 +269,7 @@ impl Endpoint {
     /// Feeds one received datagram (an SCTP packet) from `remote`.
     pub fn handle_datagram(&mut self, now: Instant, remote: SocketAddr, data: Bytes) {
         self.stats.datagrams += 1;
+        self.settle();
         self.reap();
         self.keys.rotate_if_due(now, &mut self.rng);
         let policy = if self
@@ -231,6 +295,7 @@ impl Endpoint {
         if let Some(handle) = self.routes.get(&(remote, h.src_port)).copied() {
             if let Some(assoc) = self.associations.get_mut(&handle) {
                 assoc.handle_parsed(now, PathId(0), &packet, &self.keys);
+                self.touch(handle);
                 return;
             }
         }
@@ -270,6 +335,12 @@ impl Endpoint {
                         return;
                     }
                 }
+                // Check for room before the work of an INIT ACK (HMAC and all): an undrained
+                // flood costs next to nothing.
+                if self.replies.len() >= self.config.max_pending_replies {
+                    self.stats.replies_dropped += 1;
+                    return;
+                }
                 let config = &self.config.association;
                 let peer_params = hs::scan_params(&init.params);
                 let local_tag = hs::nonzero_u32(&mut self.rng);
@@ -288,8 +359,9 @@ impl Endpoint {
                     peer_port: h.src_port,
                     tie_tags: (0, 0),
                 });
-                self.stats.init_acks += 1;
-                self.reply(remote, h, init.initiate_tag, Chunk::InitAck(ack));
+                if self.reply(remote, h, init.initiate_tag, Chunk::InitAck(ack)) {
+                    self.stats.init_acks += 1;
+                }
             }
             // Rule 4: a COOKIE ECHO (RFC 9260 §5.1.5).
             (Some(chunk_type::COOKIE_ECHO), Some(Ok(Chunk::CookieEcho(echo))))
@@ -356,11 +428,12 @@ impl Endpoint {
         }
     }
 
-    /// Queues a stateless reply to the sender of a packet with header `h`, within the bound.
-    fn reply(&mut self, remote: SocketAddr, h: CommonHeader, tag: u32, chunk: Chunk) {
+    /// Queues a stateless reply to the sender of a packet with header `h`, within the bound;
+    /// returns whether it was queued.
+    fn reply(&mut self, remote: SocketAddr, h: CommonHeader, tag: u32, chunk: Chunk) -> bool {
         if self.replies.len() >= self.config.max_pending_replies {
             self.stats.replies_dropped += 1;
-            return;
+            return false;
         }
         self.replies.push_back(Reply {
             remote,
@@ -369,15 +442,24 @@ impl Endpoint {
             tag,
             chunk,
         });
+        true
     }
 
     /// Runs every association timer that is due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.settle();
+        self.reap();
         self.keys.rotate_if_due(now, &mut self.rng);
-        for assoc in self.associations.values_mut() {
-            if assoc.poll_timeout().is_some_and(|t| t <= now) {
+        while let Some(&(at, handle)) = self.work.deadlines.first() {
+            if at > now {
+                break;
+            }
+            self.work.deadlines.pop_first();
+            self.work.scheduled.remove(&handle);
+            if let Some(assoc) = self.associations.get_mut(&handle) {
                 assoc.handle_timeout(now);
             }
+            self.touch(handle);
         }
     }
 
@@ -385,6 +467,7 @@ impl Endpoint {
 
     /// Writes the next datagram at the end of `buf`; `None` when nothing is left to send.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<EndpointTransmit> {
+        self.settle();
         while let Some(r) = self.replies.pop_front() {
             let header = CommonHeader {
                 src_port: r.src_port,
@@ -404,38 +487,62 @@ impl Endpoint {
             }
             buf.truncate(start);
         }
-        for (handle, assoc) in &mut self.associations {
-            if let Some(t) = assoc.poll_transmit(now, buf) {
-                // Every association the endpoint owns was made with a remote address.
-                if let Some(remote) = t.remote {
-                    return Some(EndpointTransmit {
-                        remote,
-                        len: t.len,
-                        association: Some(*handle),
-                    });
+        while let Some(&handle) = self.work.transmit.front() {
+            if let Some(assoc) = self.associations.get_mut(&handle) {
+                if let Some(t) = assoc.poll_transmit(now, buf) {
+                    // Every association the endpoint owns was made with a remote address.
+                    if let Some(remote) = t.remote {
+                        return Some(EndpointTransmit {
+                            remote,
+                            len: t.len,
+                            association: Some(handle),
+                        });
+                    }
+                    buf.truncate(buf.len() - t.len);
+                    continue;
                 }
-                buf.truncate(buf.len() - t.len);
             }
+            self.work.transmit.pop_front();
+            self.work.in_transmit.remove(&handle);
         }
         None
     }
 
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let assoc = self
-            .associations
-            .values()
-            .filter_map(Association::poll_timeout)
+        let scheduled = self.work.deadlines.first().map(|(at, _)| *at);
+        let touched = self
+            .work
+            .touched
+            .iter()
+            .filter_map(|h| self.associations.get(h)?.poll_timeout())
             .min();
-        Some(assoc.map_or(self.keys.next_rotation(), |a| {
-            a.min(self.keys.next_rotation())
-        }))
+        [scheduled, touched, Some(self.keys.next_rotation())]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next association event.
     pub fn poll_event(&mut self) -> Option<(AssociationHandle, Event)> {
-        self.associations
-            .iter_mut()
-            .find_map(|(h, a)| a.poll_event().map(|e| (*h, e)))
+        self.settle();
+        while let Some(&handle) = self.work.events.front() {
+            if let Some(event) = self
+                .associations
+                .get_mut(&handle)
+                .and_then(Association::poll_event)
+            {
+                if matches!(event, Event::Closed(_)) {
+                    self.work.closed.push(handle);
+                }
+                return Some((handle, event));
+            }
+            self.work.events.pop_front();
+            self.work.in_events.remove(&handle);
+        }
+        // Everything is reported: associations that closed and have sent their last packet
+        // can go.
+        self.reap();
+        None
     }
 }

@@ -18,6 +18,9 @@ pub(crate) struct PendingHeartbeat {
     pub(crate) nonce: u64,
     /// When it was sent.
     pub(crate) sent: Instant,
+    /// When it counts as lost if still unacknowledged: one RTO after sending (RFC 9260 §8.3);
+    /// `None` once counted.
+    pub(crate) lost_at: Option<Instant>,
 }
 
 /// One (local, remote) transport address pair.
@@ -48,6 +51,21 @@ impl Path {
             heartbeat: None,
             heartbeat_due: None,
         }
+    }
+
+    /// The earliest heartbeat deadline: the next one to send, or the outstanding one's loss.
+    pub(crate) fn next_heartbeat_deadline(&self) -> Option<Instant> {
+        let lost = self.heartbeat.and_then(|h| h.lost_at);
+        match (self.heartbeat_due, lost) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Stops heartbeating this path.
+    pub(crate) fn stop_heartbeats(&mut self) {
+        self.heartbeat = None;
+        self.heartbeat_due = None;
     }
 
     /// RFC 9260 §8.3: the next heartbeat goes out after RTO + HB.interval, with a jitter of

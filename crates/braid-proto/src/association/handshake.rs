@@ -257,18 +257,29 @@ impl Association {
                 staleness_us,
                 contents,
             }) => {
-                // Step 3 before step 4: the tags and ports must match before we answer.
-                if self.cookie_matches_packet(&contents, vtag) {
-                    let cause = ErrorCause::StaleCookie(StaleCookie { staleness_us });
-                    self.queue_reply(
-                        path,
-                        contents.peer_tag,
-                        Chunk::Error(OperationError {
-                            causes: vec![cause],
-                        }),
-                    );
+                // §5.2.4 step 3: with a TCB whose tags are both the cookie's, an expired cookie
+                // is still taken as valid (a COOKIE ECHO retransmitted after a lost COOKIE ACK,
+                // case D).
+                let current = self.state != State::Closed
+                    && contents.local_tag == self.local_tag
+                    && contents.peer_tag == self.peer_tag;
+                if current {
+                    contents
+                } else {
+                    // §5.1.5 step 3 before step 4: the tags and ports must match before we
+                    // answer "Stale Cookie".
+                    if self.cookie_matches_packet(&contents, vtag) {
+                        let cause = ErrorCause::StaleCookie(StaleCookie { staleness_us });
+                        self.queue_reply(
+                            path,
+                            contents.peer_tag,
+                            Chunk::Error(OperationError {
+                                causes: vec![cause],
+                            }),
+                        );
+                    }
+                    return;
                 }
-                return;
             }
         };
         // §5.1.5 step 3: ports and the packet's tag must match the cookie.
@@ -298,9 +309,12 @@ impl Association {
         if !local && !peer && tie_local && tie_peer {
             // (A) The peer restarted.
             if self.state == State::ShutdownAckSent {
-                // §5.2.4 A: no restart while shutting down: SHUTDOWN ACK again, and an ERROR
-                // "Cookie Received While Shutting Down", to the new incarnation.
-                self.queue_reply(path, c.peer_tag, Chunk::ShutdownAck);
+                // §5.2.4 A: no restart while shutting down. The SHUTDOWN ACK is *resent* (so with
+                // the tag of the association being shut down: the new incarnation treats it as
+                // out of the blue and answers SHUTDOWN COMPLETE with that tag reflected, which
+                // closes us at once); the ERROR "Cookie Received While Shutting Down" goes to the
+                // new incarnation, with its tag.
+                self.queue_reply(path, self.peer_tag, Chunk::ShutdownAck);
                 self.queue_reply(
                     path,
                     c.peer_tag,
@@ -321,7 +335,7 @@ impl Association {
             if matches!(self.state, State::CookieWait | State::CookieEchoed) {
                 self.enter_established(now);
             }
-            self.queue(path, self.peer_tag, Chunk::CookieAck);
+            self.queue_reply(path, self.peer_tag, Chunk::CookieAck);
         } else if !local && peer && no_tie {
             // (C) A cookie from before a restart that arrived late: discard.
         } else if local && peer {
@@ -332,7 +346,7 @@ impl Association {
                 self.set_timer(Timer::T1, None);
                 self.enter_established(now);
             }
-            self.queue(path, self.peer_tag, Chunk::CookieAck);
+            self.queue_reply(path, self.peer_tag, Chunk::CookieAck);
         }
         // Any other combination: silently discarded.
     }

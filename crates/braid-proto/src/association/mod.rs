@@ -64,6 +64,15 @@ pub enum State {
 }
 
 impl State {
+    /// Whether heartbeats are sent: not before the association is up, and not once SHUTDOWN
+    /// or SHUTDOWN ACK has been sent (RFC 9260 §8.3).
+    fn heartbeats(self) -> bool {
+        matches!(
+            self,
+            Self::Established | Self::ShutdownPending | Self::ShutdownReceived
+        )
+    }
+
     /// Whether the association has a TCB with both tags known and has not yet closed.
     fn is_up(self) -> bool {
         matches!(
@@ -474,8 +483,9 @@ impl Association {
                 }
             }
             _ => {
+                // A peer can provoke these at will: bounded like every other reply.
                 if let Some((tag, reply)) = ootb::reply(packet) {
-                    self.queue(path, tag, reply);
+                    self.queue_reply(path, tag, reply);
                 }
             }
         }
@@ -578,56 +588,12 @@ impl Association {
                 self.handle_error(now, err);
                 Flow::Continue
             }
-            Chunk::Unknown(u) => {
-                // RFC 9260 §3.2: the chunk type's upper two bits.
-                let action = u.action();
-                if action.reports() {
-                    let cause = ErrorCause::UnrecognizedChunkType(
-                        braid_wire::cause::UnrecognizedChunkType {
-                            chunk: Bytes::from(raw.to_wire()),
-                        },
-                    );
-                    self.queue_reply(
-                        path,
-                        self.peer_tag,
-                        Chunk::Error(OperationError {
-                            causes: vec![cause],
-                        }),
-                    );
-                }
-                if action.skips() {
-                    Flow::Continue
-                } else {
-                    Flow::Stop
-                }
-            }
-            // Chunks this core does not implement yet are treated as RFC 9260 §3.2 says for
-            // a type it does not recognise: by their upper two bits. DATA and SACK (types 0
-            // and 3, upper bits 00) thus stop the packet without a report until data transfer
-            // is implemented. AUTH, ASCONF, ASCONF-ACK, ECNE and CWR are never offered, so a
-            // peer has no business sending them either.
-            other => {
-                let action = UnrecognizedAction::for_chunk_type(other.chunk_type_code());
-                if action.reports() {
-                    let cause = ErrorCause::UnrecognizedChunkType(
-                        braid_wire::cause::UnrecognizedChunkType {
-                            chunk: Bytes::from(raw.to_wire()),
-                        },
-                    );
-                    self.queue_reply(
-                        path,
-                        self.peer_tag,
-                        Chunk::Error(OperationError {
-                            causes: vec![cause],
-                        }),
-                    );
-                }
-                if action.skips() {
-                    Flow::Continue
-                } else {
-                    Flow::Stop
-                }
-            }
+            // Unknown types, and chunks this core does not implement yet, are treated as
+            // RFC 9260 §3.2 says for a type the receiver does not recognise: by the upper two
+            // bits of the type. Until data transfer lands, DATA and SACK (types 0 and 3, bits
+            // 00) thus stop the packet without a report; AUTH, ASCONF, ASCONF-ACK, ECNE and
+            // CWR are never offered, so a peer has no business sending them.
+            _ => self.handle_unrecognized_chunk(path, raw),
         }
     }
 
@@ -638,10 +604,38 @@ impl Association {
             ErrorCause::StaleCookie(s) => Some(s.staleness_us),
             _ => None,
         });
+        // Report first: giving up on a stale cookie closes the association, and `Closed` is
+        // always the last event.
+        self.events.push_back(Event::PeerError(err.causes));
         if let (Some(staleness_us), State::CookieEchoed) = (stale, self.state) {
             self.handle_stale_cookie(now, staleness_us);
         }
-        self.events.push_back(Event::PeerError(err.causes));
+    }
+
+    /// RFC 9260 §3.2: a chunk type this side does not process. Report it (with the whole
+    /// chunk, unpadded, in an "Unrecognized Chunk Type" cause) if its upper bits say so, and
+    /// say whether to go on with the packet.
+    fn handle_unrecognized_chunk(&mut self, path: PathId, raw: &RawChunk) -> Flow {
+        let action = UnrecognizedAction::for_chunk_type(raw.chunk_type);
+        if action.reports() {
+            let chunk = Bytes::from(raw.to_wire());
+            let cause =
+                ErrorCause::UnrecognizedChunkType(braid_wire::cause::UnrecognizedChunkType {
+                    chunk,
+                });
+            self.queue_reply(
+                path,
+                self.peer_tag,
+                Chunk::Error(OperationError {
+                    causes: vec![cause],
+                }),
+            );
+        }
+        if action.skips() {
+            Flow::Continue
+        } else {
+            Flow::Stop
+        }
     }
 
     // ---------------------------------------------------------------- commands
@@ -668,6 +662,8 @@ impl Association {
         if self.state == State::Closed {
             return;
         }
+        // An ABORT is the last word: whatever was queued for this TCB goes unsent.
+        self.control.clear();
         if self.peer_tag != 0 {
             let cause = ErrorCause::UserInitiatedAbort(braid_wire::cause::Reason::new(
                 Bytes::copy_from_slice(reason.as_bytes()),
@@ -739,7 +735,11 @@ impl Association {
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let assoc = self.timers.iter().flatten().min().copied();
-        let paths = self.paths.iter().filter_map(|p| p.heartbeat_due).min();
+        let paths = self
+            .paths
+            .iter()
+            .filter_map(Path::next_heartbeat_deadline)
+            .min();
         match (assoc, paths) {
             (Some(a), Some(p)) => Some(a.min(p)),
             (a, p) => a.or(p),
@@ -796,8 +796,7 @@ impl Association {
         self.listening = false;
         self.timers = [None; TIMER_COUNT];
         for p in &mut self.paths {
-            p.heartbeat = None;
-            p.heartbeat_due = None;
+            p.stop_heartbeats();
         }
         self.init = None;
         self.cookie = None;
@@ -808,6 +807,7 @@ impl Association {
 
     /// Sends an ABORT (no cause) to the peer, if its tag is known, and closes.
     fn abort_with(&mut self, reason: CloseReason, causes: Vec<ErrorCause>) {
+        self.control.clear();
         if self.peer_tag != 0 {
             self.queue(
                 self.primary,
@@ -830,10 +830,13 @@ impl Association {
         info.extend_from_slice(&path.0.to_be_bytes());
         info.extend_from_slice(&[0, 0]);
         info.extend_from_slice(&nonce.to_be_bytes());
-        let us = u64::try_from(sent.saturating_duration_since(self.epoch).as_micros())
-            .unwrap_or(u64::MAX);
-        info.extend_from_slice(&us.to_be_bytes());
+        info.extend_from_slice(&self.micros_since_epoch(sent).to_be_bytes());
         Bytes::from(info)
+    }
+
+    /// A send time as Heartbeat Info carries it: whole µs since the association's epoch.
+    fn micros_since_epoch(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX)
     }
 
     fn send_heartbeat(&mut self, now: Instant, path: PathId) {
@@ -842,7 +845,12 @@ impl Association {
         let interval = self.config.heartbeat_interval.unwrap_or_default();
         let jitter = self.jitter();
         if let Some(p) = self.path_mut(path) {
-            p.heartbeat = Some(PendingHeartbeat { nonce, sent: now });
+            let lost_at = Some(now + p.rto.rto());
+            p.heartbeat = Some(PendingHeartbeat {
+                nonce,
+                sent: now,
+                lost_at,
+            });
             p.schedule_heartbeat(now, interval, jitter);
         }
         self.stats.heartbeats_sent += 1;
@@ -866,17 +874,21 @@ impl Association {
         ) else {
             return;
         };
-        let epoch = self.epoch;
+        let Some(pending) = self
+            .path(PathId(id))
+            .and_then(|p| p.heartbeat)
+            .filter(|p| p.nonce == nonce)
+        else {
+            return;
+        };
+        // The echoed send time must be the one we wrote, at its µs precision (a real clock's
+        // Instant has finer precision than the info carries).
+        if sent_us != self.micros_since_epoch(pending.sent) {
+            return;
+        }
         let Some(path) = self.path_mut(PathId(id)) else {
             return;
         };
-        let Some(pending) = path.heartbeat.filter(|p| p.nonce == nonce) else {
-            return;
-        };
-        let claimed = epoch + Duration::from_micros(sent_us);
-        if claimed != pending.sent {
-            return;
-        }
         path.heartbeat = None;
         path.rto
             .observe(now.saturating_duration_since(pending.sent));
@@ -904,16 +916,5 @@ impl Association {
                 p.schedule_heartbeat(now, interval, jitter);
             }
         }
-    }
-}
-
-/// The chunk type code of a typed chunk.
-trait ChunkTypeCode {
-    fn chunk_type_code(&self) -> u8;
-}
-
-impl ChunkTypeCode for Chunk {
-    fn chunk_type_code(&self) -> u8 {
-        braid_wire::EncodeChunk::chunk_type(self)
     }
 }

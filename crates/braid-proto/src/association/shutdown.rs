@@ -13,6 +13,7 @@ impl Association {
     /// Sends SHUTDOWN with the last TSN received in sequence, arms T2-shutdown and the
     /// T5-shutdown-guard (5 × RTO.Max), and enters SHUTDOWN-SENT.
     pub(super) fn send_shutdown(&mut self, now: Instant) {
+        self.stop_heartbeats();
         let chunk = Chunk::Shutdown(Shutdown {
             cumulative_tsn_ack: self.cumulative_tsn_received,
         });
@@ -27,11 +28,19 @@ impl Association {
 
     /// Sends SHUTDOWN ACK, arms T2-shutdown and enters SHUTDOWN-ACK-SENT.
     fn send_shutdown_ack(&mut self, now: Instant, path: PathId) {
+        self.stop_heartbeats();
         self.queue(path, self.peer_tag, Chunk::ShutdownAck);
         let rto = self.primary_rto();
         self.set_timer(Timer::T2, Some(now + rto));
         self.set_timer(Timer::T5, None);
         self.state = State::ShutdownAckSent;
+    }
+
+    /// RFC 9260 §8.3: no heartbeats once SHUTDOWN or SHUTDOWN ACK has been sent.
+    fn stop_heartbeats(&mut self) {
+        for p in &mut self.paths {
+            p.stop_heartbeats();
+        }
     }
 
     /// A SHUTDOWN.

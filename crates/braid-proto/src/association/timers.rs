@@ -23,13 +23,17 @@ impl Association {
             self.on_t2(now);
         }
         for i in 0..self.paths.len() {
-            let due = self
-                .paths
-                .get(i)
-                .and_then(|p| p.heartbeat_due)
+            let Some(path) = self.paths.get(i) else { break };
+            let lost = path
+                .heartbeat
+                .and_then(|h| h.lost_at)
                 .is_some_and(|t| t <= now);
+            let due = path.heartbeat_due.is_some_and(|t| t <= now);
+            if lost && self.state != State::Closed {
+                self.on_heartbeat_lost(i);
+            }
             if due && self.state != State::Closed {
-                self.on_heartbeat_timer(now, i);
+                self.on_heartbeat_due(now, i);
             }
         }
     }
@@ -89,39 +93,46 @@ impl Association {
         }
     }
 
-    /// A path's heartbeat timer (RFC 9260 §8.3): an unanswered heartbeat counts as a timeout
-    /// on the path and the association and doubles the path's RTO; then the next goes out.
-    fn on_heartbeat_timer(&mut self, now: Instant, index: usize) {
+    /// RFC 9260 §8.3: a HEARTBEAT not acknowledged within one RTO counts as a timeout on its
+    /// path and, for the primary path, on the association (§8.1), and backs the path's RTO
+    /// off, so the next heartbeat waits longer.
+    fn on_heartbeat_lost(&mut self, index: usize) {
+        let Some(path) = self.paths.get_mut(index) else {
+            return;
+        };
+        let id = path.id;
+        if let Some(h) = path.heartbeat.as_mut() {
+            // Counted once; a late ACK for it is still accepted and clears the counters.
+            h.lost_at = None;
+        }
+        path.error_count += 1;
+        path.rto.back_off();
+        let was_active = path.active;
+        if path.error_count > self.config.path_max_retrans {
+            path.active = false;
+        }
+        if was_active && !path.active {
+            self.events.push_back(Event::PathStatus {
+                path: id,
+                active: false,
+            });
+        }
+        if id == self.primary {
+            self.error_count += 1;
+        }
+        if self.error_count > self.config.association_max_retrans {
+            self.abort_with(CloseReason::Unreachable, Vec::new());
+        }
+    }
+
+    /// A path's heartbeat interval elapsed: send the next HEARTBEAT (RFC 9260 §8.3).
+    fn on_heartbeat_due(&mut self, now: Instant, index: usize) {
         let Some(path) = self.paths.get_mut(index) else {
             return;
         };
         let id = path.id;
         path.heartbeat_due = None;
-        if path.heartbeat.take().is_some() {
-            path.error_count += 1;
-            path.rto.back_off();
-            let was_active = path.active;
-            if path.error_count > self.config.path_max_retrans {
-                path.active = false;
-            }
-            let now_inactive = was_active && !path.active;
-            // §8.1: the association counter includes unanswered heartbeats on the path used
-            // for data (the primary).
-            if id == self.primary {
-                self.error_count += 1;
-            }
-            if now_inactive {
-                self.events.push_back(Event::PathStatus {
-                    path: id,
-                    active: false,
-                });
-            }
-            if self.error_count > self.config.association_max_retrans {
-                self.abort_with(CloseReason::Unreachable, Vec::new());
-                return;
-            }
-        }
-        if self.state.is_up() && self.config.heartbeat_interval.is_some() {
+        if self.state.heartbeats() && self.config.heartbeat_interval.is_some() {
             self.send_heartbeat(now, id);
         }
     }

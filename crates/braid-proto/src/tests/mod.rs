@@ -2,4 +2,12 @@
 //! RFC 9260; the comments tell each exchange as a story (`A -> INIT -> (lost) Z`).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
+mod clock;
+mod collisions;
 mod handshake;
+mod heartbeat;
+mod ootb;
+mod random;
+mod shutdown;
+mod unknown;
+mod vtag;
