@@ -45,6 +45,18 @@ pub struct AssociationConfig {
     pub path_max_retrans: u32,
     /// HB.interval (RFC 9260 §16: 30 s); `None` disables heartbeats.
     pub heartbeat_interval: Option<Duration>,
+    /// Largest message accepted from the peer (and sent to it); the receive window is at
+    /// least this large, since a message is reassembled whole before it is delivered.
+    pub max_message_size: usize,
+    /// Delayed SACK timer (RFC 9260 §6.2: 200 ms recommended, at most 500 ms).
+    pub delayed_ack: Duration,
+    /// Most bytes of messages queued for sending; `send` refuses more with
+    /// `SendError::BufferFull`.
+    pub send_buffer_size: usize,
+    /// The stream scheduler (RFC 8260 §3).
+    pub scheduler: crate::Scheduler,
+    /// Max.Burst (RFC 9260 §16: 4): most packets sent in one burst.
+    pub max_burst: usize,
     /// Largest SCTP packet sent, common header included (the path MTU minus IP and, over
     /// UDP, UDP headers). WebRTC's conventional 1200 by default.
     pub max_packet_size: usize,
@@ -72,6 +84,11 @@ impl Default for AssociationConfig {
             association_max_retrans: 10,
             path_max_retrans: 5,
             heartbeat_interval: Some(Duration::from_secs(30)),
+            max_message_size: 256 * 1024,
+            send_buffer_size: 4 * 1024 * 1024,
+            scheduler: crate::Scheduler::RoundRobin,
+            max_burst: 4,
+            delayed_ack: Duration::from_millis(200),
             max_packet_size: 1200,
             cookie_lifetime: Duration::from_secs(60),
             max_cookie_preservative: Duration::from_secs(10),

@@ -48,6 +48,9 @@ pub enum Event {
         /// Whether it is now ACTIVE.
         active: bool,
     },
+    /// The stream's buffered amount fell to or below its low threshold (the WebRTC
+    /// `bufferedamountlow` event).
+    BufferedAmountLow(crate::ids::StreamId),
     /// The peer started a graceful shutdown: it sends no more data.
     ShutdownStarted,
     /// The association ended; it sends nothing more once its output is drained.

@@ -61,6 +61,7 @@
 mod association;
 mod config;
 mod cookie;
+mod data;
 mod endpoint;
 mod event;
 mod handshake;
@@ -68,14 +69,21 @@ mod ids;
 mod ootb;
 mod path;
 mod rto;
+mod rx;
+mod tx;
 
-pub use association::{Association, Ports, State, Stats, Transmit, MAX_CONTROL_QUEUE};
+pub use association::{
+    Association, PathStats, Ports, Side, State, Stats, Transmit, MAX_CONTROL_QUEUE,
+};
 pub use config::{AssociationConfig, EndpointConfig, Extensions};
 pub use cookie::Negotiated;
+pub use data::{Message, SendOptions};
 pub use endpoint::{ConnectError, Endpoint, EndpointStats, EndpointTransmit};
 pub use event::{CloseReason, Event};
 pub use ids::{AssociationHandle, PathId, Ppid, StreamId};
 pub use rto::RtoEstimator;
+pub use tx::scheduler::Scheduler;
+pub use tx::send_queue::SendError;
 
 #[cfg(test)]
 pub(crate) mod harness;

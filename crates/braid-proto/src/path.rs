@@ -38,6 +38,8 @@ pub(crate) struct Path {
     pub(crate) heartbeat: Option<PendingHeartbeat>,
     /// When the next heartbeat is due.
     pub(crate) heartbeat_due: Option<Instant>,
+    /// Congestion control and T3-rtx, once the association is up.
+    pub(crate) send: Option<crate::association::PathSend>,
 }
 
 impl Path {
@@ -50,6 +52,7 @@ impl Path {
             active: true,
             heartbeat: None,
             heartbeat_due: None,
+            send: None,
         }
     }
 

@@ -377,8 +377,10 @@ impl Association {
         }
         self.queue(path, self.peer_tag, Chunk::CookieAck);
         if restart {
-            // §5.2.4 A: a new incarnation under the same handle.
+            // §5.2.4 A: a new incarnation under the same handle; data state starts over.
             self.state = State::Established;
+            self.start_receiver();
+            self.start_sender();
             self.events.push_back(Event::Restarted);
             self.start_heartbeats(now);
         } else {
@@ -388,6 +390,8 @@ impl Association {
 
     fn enter_established(&mut self, now: Instant) {
         self.state = State::Established;
+        self.start_receiver();
+        self.start_sender();
         self.init = None;
         self.cookie = None;
         self.cookie_echo_error = None;

@@ -10,8 +10,13 @@
 //! set of fields and one entry per path.
 
 mod handshake;
+mod receive;
+mod send;
 mod shutdown;
 mod timers;
+
+pub(crate) use send::PathSend;
+pub use send::PathStats;
 
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -29,8 +34,9 @@ use rand_core::{Rng, SeedableRng};
 
 use crate::config::AssociationConfig;
 use crate::cookie::{CookieKeys, Negotiated};
+use crate::data::Fragment;
 use crate::event::{CloseReason, Event};
-use crate::ids::PathId;
+use crate::ids::{PathId, Ppid, StreamId};
 use crate::ootb;
 use crate::path::{Path, PendingHeartbeat};
 use crate::rto::RtoEstimator;
@@ -86,6 +92,15 @@ impl State {
     }
 }
 
+/// Which side started the association.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// This side sent the INIT (`connect`).
+    Client,
+    /// The peer sent the INIT (`accept`, or an endpoint accepting it).
+    Server,
+}
+
 /// The SCTP ports of an association (the common header's source and destination).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ports {
@@ -137,6 +152,32 @@ pub struct Stats {
     pub heartbeat_acks: u64,
     /// Control chunks dropped because the queue was full.
     pub control_dropped: u64,
+    /// DATA / I-DATA chunks accepted (new TSNs).
+    pub data_chunks_received: u64,
+    /// User bytes in accepted chunks.
+    pub data_bytes_received: u64,
+    /// Messages handed to the application.
+    pub messages_received: u64,
+    /// Chunks dropped for lack of buffer space or beyond the tracked TSN range.
+    pub data_dropped: u64,
+    /// DATA chunks received again (their TSN was already acknowledged or held).
+    pub duplicate_tsns_received: u64,
+    /// SACKs sent.
+    pub sacks_sent: u64,
+    /// Messages accepted by `send`.
+    pub messages_sent: u64,
+    /// DATA / I-DATA chunks sent for the first time.
+    pub data_chunks_sent: u64,
+    /// User bytes in chunks sent for the first time.
+    pub data_bytes_sent: u64,
+    /// Chunks sent again (fast or timer retransmission).
+    pub retransmissions: u64,
+    /// Chunks marked for fast retransmission (RFC 9260 §7.2.4).
+    pub fast_retransmits: u64,
+    /// T3-rtx expiries (RFC 9260 §6.3.3).
+    pub timer_retransmit_events: u64,
+    /// SACKs received.
+    pub sacks_received: u64,
 }
 
 /// A chunk waiting to go out, with the packet header fields it needs.
@@ -172,6 +213,7 @@ const TIMER_COUNT: usize = 3;
 #[derive(Debug)]
 pub struct Association {
     config: AssociationConfig,
+    side: Side,
     ports: Ports,
     state: State,
     /// In CLOSED, whether INITs are answered (a standalone association that accepts).
@@ -210,6 +252,14 @@ pub struct Association {
     /// Cookie secrets for a standalone association (an endpoint passes its own).
     keys: Option<CookieKeys>,
 
+    /// Send path, once the association is up.
+    sender: Option<send::Sender>,
+    /// Receive path, once the association is up.
+    receiver: Option<receive::Receiver>,
+    /// Per received packet: whether it carried DATA, and whether any had the I bit.
+    packet_had_data: bool,
+    packet_immediate: bool,
+
     control: VecDeque<Outgoing>,
     events: VecDeque<Event>,
     close_reason: Option<CloseReason>,
@@ -228,6 +278,7 @@ impl Association {
         let keys = CookieKeys::new(now, STANDALONE_SECRET_ROTATION, &mut rng);
         let rto = RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max);
         Self {
+            side: Side::Server,
             ports,
             state: State::Closed,
             listening: false,
@@ -249,6 +300,10 @@ impl Association {
             rng,
             epoch: now,
             keys: Some(keys),
+            sender: None,
+            receiver: None,
+            packet_had_data: false,
+            packet_immediate: false,
             control: VecDeque::new(),
             events: VecDeque::new(),
             close_reason: None,
@@ -267,6 +322,7 @@ impl Association {
         remote: Option<SocketAddr>,
     ) -> Self {
         let mut a = Self::new(now, config, ports, rng_seed, remote);
+        a.side = Side::Client;
         a.local_tag = crate::handshake::nonzero_u32(&mut a.rng);
         a.local_initial_tsn = Tsn(a.rng.next_u32());
         a.send_init(now, None);
@@ -311,6 +367,12 @@ impl Association {
     /// The current state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// Whether this side sent the INIT. An endpoint user learns of an accepted association
+    /// from its first event, `Connected`, on a handle with `Side::Server`.
+    pub fn side(&self) -> Side {
+        self.side
     }
 
     /// Why the association closed, once it has.
@@ -435,6 +497,7 @@ impl Association {
                 break;
             }
         }
+        self.end_of_packet(now);
     }
 
     /// Processes the chunks after the first one: those bundled with the COOKIE ECHO that
@@ -454,6 +517,7 @@ impl Association {
                 break;
             }
         }
+        self.end_of_packet(now);
     }
 
     /// CLOSED: a listening association answers INIT and COOKIE ECHO; everything else is out of
@@ -565,8 +629,8 @@ impl Association {
                 }
                 Flow::Stop
             }
-            Chunk::Shutdown(_) => {
-                self.handle_shutdown(now, path);
+            Chunk::Shutdown(shutdown) => {
+                self.handle_shutdown(now, path, shutdown.cumulative_tsn_ack);
                 Flow::Continue
             }
             Chunk::ShutdownAck => {
@@ -577,6 +641,38 @@ impl Association {
                 if self.state.is_up() || self.state == State::CookieEchoed {
                     // RFC 9260 §8.3: echo the Heartbeat Info unchanged, to the source.
                     self.queue_reply(path, self.peer_tag, Chunk::HeartbeatAck(hb));
+                }
+                Flow::Continue
+            }
+            Chunk::Data(d) => {
+                let frag = Fragment {
+                    stream: StreamId(d.stream_id),
+                    seq: u32::from(d.ssn.0),
+                    fsn: 0,
+                    ppid: Ppid(d.ppid),
+                    unordered: d.unordered,
+                    beginning: d.beginning,
+                    ending: d.ending,
+                    payload: d.payload,
+                };
+                self.handle_data(path, d.tsn, frag, d.immediate_sack, false)
+            }
+            Chunk::IData(d) => {
+                let frag = Fragment {
+                    stream: StreamId(d.stream_id),
+                    seq: d.mid.0,
+                    fsn: d.fsn.0,
+                    ppid: Ppid(d.ppid),
+                    unordered: d.unordered,
+                    beginning: d.beginning,
+                    ending: d.ending,
+                    payload: d.payload,
+                };
+                self.handle_data(path, d.tsn, frag, d.immediate_sack, true)
+            }
+            Chunk::Sack(sack) => {
+                if self.state.is_up() {
+                    self.handle_sack(now, &sack);
                 }
                 Flow::Continue
             }
@@ -645,9 +741,9 @@ impl Association {
     pub fn shutdown(&mut self, now: Instant) {
         match self.state {
             State::Established => {
+                // §9.2: SHUTDOWN-PENDING until everything queued is sent and acknowledged.
                 self.state = State::ShutdownPending;
-                // No data is outstanding yet, so SHUTDOWN goes at once.
-                self.send_shutdown(now);
+                self.after_acknowledgement(now);
             }
             State::CookieWait | State::CookieEchoed => {
                 self.abort(now, "shutdown before the association was up")
@@ -684,38 +780,68 @@ impl Association {
 
     /// Writes the next packet to send at the end of `buf` and says where it goes, or returns
     /// `None` when there is nothing to send. Call until `None` after every input or command.
-    pub fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        // A due SACK goes first, so it rides in the next packet, bundled with whatever follows.
+        if let Some(sack) = self.take_due_sack() {
+            self.control.push_front(Outgoing {
+                path: self.primary,
+                tag: self.peer_tag,
+                chunk: sack,
+            });
+        }
         loop {
-            let first = self.control.pop_front()?;
+            // The packet's header comes from the first control chunk, or, with no control
+            // chunk waiting, it is a data packet on the primary path.
+            let (path, tag, handshake) = match self.control.front() {
+                Some(o) => (
+                    o.path,
+                    o.tag,
+                    matches!(
+                        o.chunk,
+                        Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_)
+                    ),
+                ),
+                None if self.has_data_to_send() => (self.primary, self.peer_tag, false),
+                None => return None,
+            };
             let header = CommonHeader {
                 src_port: self.ports.local,
                 dst_port: self.ports.peer,
-                verification_tag: first.tag,
+                verification_tag: tag,
                 checksum: 0,
             };
             let start = buf.len();
             let mut builder = PacketBuilder::new(buf, header, self.config.max_packet_size);
-            if builder.push(&first.chunk).is_err() {
-                // Larger than a packet on its own: nothing in the core builds such a chunk.
-                buf.truncate(start);
-                self.stats.control_dropped += 1;
-                continue;
-            }
+            let mut taken = 0;
             while let Some(next) = self.control.front() {
-                if next.path != first.path
-                    || next.tag != first.tag
-                    || builder.push(&next.chunk).is_err()
-                {
+                if next.path != path || next.tag != tag {
                     break;
                 }
+                if builder.push(&next.chunk).is_err() {
+                    if !builder.is_empty() {
+                        break;
+                    }
+                    // Larger than a packet on its own: nothing in the core builds such a
+                    // chunk; drop it rather than stall the queue.
+                    self.stats.control_dropped += 1;
+                }
                 self.control.pop_front();
+                taken += 1;
+            }
+            // DATA rides with control chunks of the association's own tag (§6.10 bundling).
+            if tag == self.peer_tag && tag != 0 && path == self.primary {
+                self.fill_data(now, path, &mut builder);
+            }
+            if builder.is_empty() {
+                buf.truncate(start);
+                if taken > 0 {
+                    continue;
+                }
+                return None;
             }
             let zero = self.negotiated.is_some_and(|n| n.zero_checksum_tx)
                 && self.state.is_up()
-                && !matches!(
-                    first.chunk,
-                    Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_)
-                );
+                && !handshake;
             let len = if zero {
                 builder.finish_zero_checksum()
             } else {
@@ -723,18 +849,21 @@ impl Association {
             };
             self.stats.packets_sent += 1;
             self.stats.bytes_sent += len as u64;
-            let remote = self.path(first.path).and_then(|p| p.remote);
-            return Some(Transmit {
-                path: first.path,
-                remote,
-                len,
-            });
+            let remote = self.path(path).and_then(|p| p.remote);
+            return Some(Transmit { path, remote, len });
         }
     }
 
     /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let assoc = self.timers.iter().flatten().min().copied();
+        let assoc = self
+            .timers
+            .iter()
+            .flatten()
+            .copied()
+            .chain(self.sack_deadline())
+            .chain(self.t3_deadline())
+            .min();
         let paths = self
             .paths
             .iter()
@@ -748,7 +877,10 @@ impl Association {
 
     /// The next event for the user.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        self.poll_buffered_low().map(Event::BufferedAmountLow)
     }
 
     // ---------------------------------------------------------------- helpers

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use braid_wire::{Chunk, Shutdown, ShutdownComplete};
+use braid_wire::{Chunk, Sack, Shutdown, ShutdownComplete, Tsn};
 
 use super::{Association, State, Timer};
 use crate::event::{CloseReason, Event};
@@ -15,7 +15,7 @@ impl Association {
     pub(super) fn send_shutdown(&mut self, now: Instant) {
         self.stop_heartbeats();
         let chunk = Chunk::Shutdown(Shutdown {
-            cumulative_tsn_ack: self.cumulative_tsn_received,
+            cumulative_tsn_ack: self.cum_tsn_received(),
         });
         self.queue(self.primary, self.peer_tag, chunk);
         let rto = self.primary_rto();
@@ -27,7 +27,7 @@ impl Association {
     }
 
     /// Sends SHUTDOWN ACK, arms T2-shutdown and enters SHUTDOWN-ACK-SENT.
-    fn send_shutdown_ack(&mut self, now: Instant, path: PathId) {
+    pub(super) fn send_shutdown_ack(&mut self, now: Instant, path: PathId) {
         self.stop_heartbeats();
         self.queue(path, self.peer_tag, Chunk::ShutdownAck);
         let rto = self.primary_rto();
@@ -43,16 +43,34 @@ impl Association {
         }
     }
 
-    /// A SHUTDOWN.
-    pub(super) fn handle_shutdown(&mut self, now: Instant, path: PathId) {
+    /// A SHUTDOWN: its Cumulative TSN Ack acknowledges data like a SACK (RFC 9260 §9.2).
+    pub(super) fn handle_shutdown(&mut self, now: Instant, path: PathId, cum_ack: Tsn) {
+        if matches!(
+            self.state,
+            State::Closed | State::CookieWait | State::CookieEchoed
+        ) {
+            return;
+        }
+        if let Some(a_rwnd) = self.sender.as_ref().map(|s| s.peer_window.a_rwnd()) {
+            let sack = Sack {
+                cumulative_tsn_ack: cum_ack,
+                a_rwnd,
+                gap_blocks: Vec::new(),
+                duplicate_tsns: Vec::new(),
+            };
+            self.handle_sack(now, &sack);
+        }
         match self.state {
-            // §9.2: enter SHUTDOWN-RECEIVED; with no data outstanding, answer at once.
+            // §9.2: enter SHUTDOWN-RECEIVED, stop taking new data; answer with SHUTDOWN ACK
+            // once everything outstanding is acknowledged.
             State::Established | State::ShutdownPending | State::ShutdownReceived => {
                 if self.state == State::Established {
                     self.events.push_back(Event::ShutdownStarted);
                 }
                 self.state = State::ShutdownReceived;
-                self.send_shutdown_ack(now, path);
+                if self.data_idle() {
+                    self.send_shutdown_ack(now, path);
+                }
             }
             // §9.2: simultaneous shutdown — SHUTDOWN ACK at once, go to SHUTDOWN-ACK-SENT.
             State::ShutdownSent => self.send_shutdown_ack(now, path),

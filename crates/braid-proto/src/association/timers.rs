@@ -11,6 +11,12 @@ impl Association {
     /// Runs every timer that is due at `now`. Call it when [`poll_timeout`](Self::poll_timeout)
     /// has passed; calling it early does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.t3_deadline().is_some_and(|t| t <= now) {
+            self.on_t3_timers(now);
+        }
+        if self.sack_deadline().is_some_and(|t| t <= now) {
+            self.on_sack_timer(now);
+        }
         if self.timer(Timer::T1).is_some_and(|t| t <= now) {
             self.on_t1(now);
         }

@@ -50,6 +50,8 @@ fn normal_handshake_in_both_roles() {
         assert_eq!((s.local_tag(), s.peer_tag()), (c_peer, c_local));
         assert_ne!(c_local, 0);
         assert_ne!(c_peer, 0);
+        assert_eq!(pair.assoc(client).side(), crate::Side::Client);
+        assert_eq!(pair.assoc(server).side(), crate::Side::Server);
     }
 }
 

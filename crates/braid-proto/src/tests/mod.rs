@@ -4,6 +4,7 @@
 
 mod clock;
 mod collisions;
+mod data;
 mod handshake;
 mod heartbeat;
 mod ootb;

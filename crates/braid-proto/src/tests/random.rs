@@ -58,7 +58,10 @@ const TYPES: &[u8] = &[
 ];
 
 /// Chunks a peer that knows the tag may legitimately use to end the association.
-const ENDING: &[u8] = &[t::ABORT, t::SHUTDOWN, t::SHUTDOWN_ACK];
+// DATA and I-DATA too: from the real peer under the right tag, an empty or contradictory data
+// chunk is a protocol violation whose RFC answer is an ABORT (RFC 9260 §6.2 "No User Data";
+// RFC 8260 §2.2), which a random chunk easily is.
+const ENDING: &[u8] = &[t::ABORT, t::SHUTDOWN, t::SHUTDOWN_ACK, t::DATA, t::I_DATA];
 
 /// Random bytes to copy from: datagrams and chunk values are slices of it at random
 /// offsets, which is far cheaper in an unoptimised build than generating every byte.

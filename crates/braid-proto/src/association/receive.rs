@@ -1,0 +1,282 @@
+//! The association's receive path: DATA and I-DATA in, SACKs out, messages pulled by the
+//! application (RFC 9260 §6.1, §6.2, §6.5, §6.9; RFC 8260 §2).
+//!
+//! Memory: the reassembly buffer holds at most the receive window (or the largest message,
+//! whichever is larger) plus a few packets of headroom for the chunk that fills the
+//! cumulative TSN; the tracker's gap list and duplicate list are bounded by configuration.
+//! A slow reader shrinks the advertised window instead of growing memory.
+
+use std::time::Instant;
+
+use braid_wire::cause::NoUserData;
+use braid_wire::{Chunk, ErrorCause, Tsn};
+
+use super::{Association, Flow, State};
+use crate::data::{Fragment, Message};
+use crate::event::CloseReason;
+use crate::ids::PathId;
+use crate::rx::reassembly::{ReassemblyError, ReassemblyQueue};
+use crate::rx::tracker::{DataTracker, Observed, TrackerConfig};
+
+/// Receive-side state, created when the association comes up.
+#[derive(Debug)]
+pub(super) struct Receiver {
+    pub(super) tracker: DataTracker,
+    pub(super) reassembly: ReassemblyQueue,
+    /// The window we last advertised, to decide when a window update is worth a SACK.
+    pub(super) last_advertised: u32,
+    /// The window in bytes: max(receive_window, max_message_size), since a message is
+    /// reassembled whole before delivery.
+    pub(super) window: usize,
+}
+
+/// Extra bytes the reassembly buffer holds beyond the window, so the chunk that fills the
+/// cumulative TSN is always accepted (otherwise a buffer full of out-of-order data could
+/// wait forever for the one chunk that would let it drain).
+fn headroom(max_packet_size: usize) -> usize {
+    4 * max_packet_size
+}
+
+impl Association {
+    /// Creates the receive state from the negotiated parameters.
+    pub(super) fn start_receiver(&mut self) {
+        let Some(n) = self.negotiated else { return };
+        let window = (self.config.receive_window as usize).max(self.config.max_message_size);
+        let tracker = DataTracker::new(
+            Tsn(n.peer_initial_tsn),
+            TrackerConfig {
+                delayed_ack: self.config.delayed_ack,
+                ..TrackerConfig::default()
+            },
+        );
+        let reassembly = ReassemblyQueue::new(
+            window + headroom(self.config.max_packet_size),
+            self.config.max_message_size,
+            n.interleaving,
+        );
+        self.receiver = Some(Receiver {
+            tracker,
+            reassembly,
+            last_advertised: u32::try_from(window).unwrap_or(u32::MAX),
+            window,
+        });
+    }
+
+    /// The receive window to advertise now: what is left of the window after the bytes held
+    /// (RFC 9260 §6.2: a_rwnd is the buffer space left).
+    pub(super) fn a_rwnd(&self) -> u32 {
+        self.receiver
+            .as_ref()
+            .map_or(self.config.receive_window, |r| {
+                let left = r.window.saturating_sub(r.reassembly.buffered_bytes());
+                u32::try_from(left).unwrap_or(u32::MAX)
+            })
+    }
+
+    /// One DATA or I-DATA chunk.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn handle_data(
+        &mut self,
+        path: PathId,
+        tsn: Tsn,
+        frag: Fragment,
+        immediate: bool,
+        interleaved_chunk: bool,
+    ) -> Flow {
+        // §6.2 / §9.2: data is taken while the peer may still send it.
+        if !matches!(
+            self.state,
+            State::Established
+                | State::ShutdownPending
+                | State::ShutdownSent
+                | State::ShutdownReceived
+        ) {
+            return Flow::Continue;
+        }
+        let Some(negotiated) = self.negotiated else {
+            return Flow::Stop;
+        };
+        // RFC 8260 §2.2: once I-DATA is negotiated DATA must not be used, and the reverse.
+        if interleaved_chunk != negotiated.interleaving {
+            self.abort_with(
+                CloseReason::ProtocolViolation("DATA / I-DATA kind not negotiated"),
+                vec![ErrorCause::ProtocolViolation(
+                    braid_wire::cause::Reason::new(
+                        "chunk kind does not match the negotiated DATA / I-DATA".as_bytes(),
+                    ),
+                )],
+            );
+            return Flow::Stop;
+        }
+        // §6.2: a DATA chunk with no user data: ABORT with "No User Data".
+        if frag.payload.is_empty() {
+            self.abort_with(
+                CloseReason::ProtocolViolation("DATA chunk without user data"),
+                vec![ErrorCause::NoUserData(NoUserData { tsn })],
+            );
+            return Flow::Stop;
+        }
+        self.packet_had_data = true;
+        self.packet_immediate |= immediate;
+        let invalid_stream = frag.stream.0 >= negotiated.inbound_streams;
+        let len = frag.payload.len();
+        let Some(rx) = self.receiver.as_mut() else {
+            return Flow::Stop;
+        };
+        // §6.2: with the buffer full, drop what does not fit — except the chunk that fills the
+        // cumulative TSN, which the headroom always has room for.
+        let in_sequence = tsn == rx.tracker.cumulative().next();
+        let over_window = rx.reassembly.buffered_bytes() + len > rx.window;
+        if !invalid_stream && ((over_window && !in_sequence) || !rx.reassembly.has_room(len)) {
+            self.stats.data_dropped += 1;
+            rx.tracker.request_sack();
+            return Flow::Continue;
+        }
+        match rx.tracker.observe(tsn) {
+            Observed::New => {}
+            Observed::Duplicate => {
+                self.stats.duplicate_tsns_received += 1;
+                return Flow::Continue;
+            }
+            Observed::Rejected => {
+                self.stats.data_dropped += 1;
+                return Flow::Continue;
+            }
+        }
+        if invalid_stream {
+            // §6.5: acknowledge it, report "Invalid Stream Identifier", discard it.
+            let cause = ErrorCause::InvalidStreamId(braid_wire::cause::InvalidStreamId {
+                stream_id: frag.stream.0,
+            });
+            self.queue_reply(
+                path,
+                self.peer_tag,
+                Chunk::Error(braid_wire::OperationError {
+                    causes: vec![cause],
+                }),
+            );
+            return Flow::Continue;
+        }
+        self.stats.data_chunks_received += 1;
+        self.stats.data_bytes_received += len as u64;
+        match rx.reassembly.add(tsn, frag) {
+            Ok(()) => Flow::Continue,
+            Err(ReassemblyError::NoRoom) => {
+                // Checked above, so only an accounting surprise lands here: do not acknowledge
+                // what was not kept.
+                rx.tracker.unobserve(tsn);
+                self.stats.data_dropped += 1;
+                Flow::Continue
+            }
+            Err(ReassemblyError::TooLarge) => {
+                self.abort_with(
+                    CloseReason::ProtocolViolation("message larger than max_message_size"),
+                    vec![ErrorCause::ProtocolViolation(
+                        braid_wire::cause::Reason::new(
+                            "message larger than the maximum message size".as_bytes(),
+                        ),
+                    )],
+                );
+                Flow::Stop
+            }
+            Err(ReassemblyError::Invalid) => {
+                self.abort_with(
+                    CloseReason::ProtocolViolation("inconsistent fragments"),
+                    vec![ErrorCause::ProtocolViolation(
+                        braid_wire::cause::Reason::new(
+                            "fragments inconsistent with the data received".as_bytes(),
+                        ),
+                    )],
+                );
+                Flow::Stop
+            }
+        }
+    }
+
+    /// After each received packet: the delayed-SACK rules (RFC 9260 §6.2, RFC 7053), and in
+    /// SHUTDOWN-SENT the SHUTDOWN that answers every packet with data (§9.2).
+    pub(super) fn end_of_packet(&mut self, now: Instant) {
+        let (had_data, immediate) = (self.packet_had_data, self.packet_immediate);
+        self.packet_had_data = false;
+        self.packet_immediate = false;
+        if !had_data {
+            return;
+        }
+        if let Some(rx) = self.receiver.as_mut() {
+            rx.tracker.on_packet_end(now, had_data, immediate);
+        }
+        if self.state == State::ShutdownSent {
+            // §9.2: each packet with DATA is answered with a SHUTDOWN (T2 restarted), which
+            // carries the cumulative TSN; a SACK goes too only when there are gaps to report.
+            self.send_shutdown(now);
+            if let Some(rx) = self.receiver.as_mut() {
+                if !rx.tracker.has_gaps() {
+                    // The SHUTDOWN says it all: drop the pending SACK and its timer.
+                    let _ = rx.tracker.make_sack(0, usize::MAX);
+                }
+            }
+        }
+    }
+
+    /// The SACK to bundle at the front of the next packet, if one is due.
+    pub(super) fn take_due_sack(&mut self) -> Option<Chunk> {
+        let a_rwnd = self.a_rwnd();
+        let max = self
+            .config
+            .max_packet_size
+            .saturating_sub(braid_wire::CommonHeader::LEN + 4);
+        let rx = self.receiver.as_mut()?;
+        if !rx.tracker.sack_due() {
+            return None;
+        }
+        rx.last_advertised = a_rwnd;
+        self.stats.sacks_sent += 1;
+        Some(Chunk::Sack(rx.tracker.make_sack(a_rwnd, max)))
+    }
+
+    /// The last TSN received in sequence (SHUTDOWN's Cumulative TSN Ack).
+    pub(super) fn cum_tsn_received(&self) -> Tsn {
+        self.receiver
+            .as_ref()
+            .map_or(self.cumulative_tsn_received, |r| r.tracker.cumulative())
+    }
+
+    /// The next complete message, in per-stream order (unordered ones as they complete).
+    /// Reading frees receive buffer; when that opens the window by enough, a window update
+    /// SACK goes out (RFC 9260 §6.2, avoiding the silly window syndrome), so a peer that saw a
+    /// zero window resumes without waiting for its probe timer.
+    pub fn read_message(&mut self) -> Option<Message> {
+        let msg = self.receiver.as_mut()?.reassembly.pop()?;
+        self.stats.messages_received += 1;
+        let a_rwnd = self.a_rwnd();
+        let step = u32::try_from(self.config.max_packet_size).unwrap_or(u32::MAX);
+        if let Some(rx) = self.receiver.as_mut() {
+            let half = u32::try_from(rx.window / 2).unwrap_or(u32::MAX);
+            if a_rwnd >= rx.last_advertised.saturating_add(step.min(half)) {
+                rx.tracker.request_sack();
+            }
+        }
+        Some(msg)
+    }
+
+    /// Complete messages waiting to be read.
+    pub fn readable_messages(&self) -> usize {
+        self.receiver
+            .as_ref()
+            .map_or(0, |r| r.reassembly.ready_count())
+    }
+
+    /// When the delayed-SACK timer fires.
+    pub(super) fn sack_deadline(&self) -> Option<Instant> {
+        self.receiver
+            .as_ref()
+            .and_then(|r| r.tracker.sack_deadline())
+    }
+
+    /// The delayed-SACK timer fired.
+    pub(super) fn on_sack_timer(&mut self, now: Instant) {
+        if let Some(rx) = self.receiver.as_mut() {
+            rx.tracker.on_sack_timeout(now);
+        }
+    }
+}

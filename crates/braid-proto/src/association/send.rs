@@ -1,0 +1,484 @@
+//! The association's send path: messages in, DATA / I-DATA out, SACKs processed, T3-rtx,
+//! fast retransmit, congestion and flow control (RFC 9260 §6.1–§6.3, §7.2; RFC 8260 §2).
+//!
+//! Memory: queued messages are bounded by `send_buffer_size` (the queue refuses more with
+//! `SendError::BufferFull`); data in flight is bounded by the peer's window and cwnd.
+
+use std::time::Instant;
+
+use braid_wire::{Bytes, Chunk, Data, Fsn, IData, Mid, PacketBuilder, Sack, Ssn, Tsn};
+
+use super::{Association, State};
+use crate::data::{Fragment, SendOptions};
+use crate::event::{CloseReason, Event};
+use crate::ids::{PathId, StreamId};
+use crate::tx::congestion::{CongestionControl, PeerWindow};
+use crate::tx::loss::LossDetection;
+use crate::tx::outstanding::{Outstanding, SackError};
+use crate::tx::send_queue::{SendError, SendQueue, SendQueueConfig};
+
+/// Bytes of a DATA chunk before its payload (chunk header + TSN, stream, SSN, PPID).
+const DATA_HEADER: usize = 16;
+/// Bytes of an I-DATA chunk before its payload.
+const IDATA_HEADER: usize = 20;
+
+/// Send-side state, created when the association comes up.
+#[derive(Debug)]
+pub(super) struct Sender {
+    pub(super) queue: SendQueue,
+    pub(super) outstanding: Outstanding,
+    pub(super) peer_window: PeerWindow,
+    /// I-DATA in use.
+    interleaving: bool,
+}
+
+/// Per-path send state: congestion control and the T3-rtx timer (RFC 9260 §6.3.2).
+#[derive(Debug, Clone)]
+pub(crate) struct PathSend {
+    pub(crate) cc: CongestionControl,
+    pub(crate) t3: Option<Instant>,
+}
+
+/// Counters and gauges of one path, for operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathStats {
+    /// Smoothed RTT, once measured.
+    pub srtt: Option<core::time::Duration>,
+    /// RTT variation.
+    pub rttvar: core::time::Duration,
+    /// Current retransmission timeout.
+    pub rto: core::time::Duration,
+    /// Congestion window in bytes.
+    pub cwnd: usize,
+    /// Slow-start threshold in bytes.
+    pub ssthresh: usize,
+    /// Bytes of DATA in flight on the path.
+    pub bytes_in_flight: usize,
+    /// Consecutive timeouts (RFC 9260 §8.2).
+    pub error_count: u32,
+    /// ACTIVE or INACTIVE.
+    pub active: bool,
+}
+
+impl Association {
+    /// Creates the send state from the negotiated parameters (and resets each path's
+    /// congestion state, RFC 9260 §7.2.1: initial cwnd, ssthresh at the peer's window).
+    pub(super) fn start_sender(&mut self) {
+        let Some(n) = self.negotiated else { return };
+        let queue = SendQueue::new(SendQueueConfig {
+            buffer_limit: self.config.send_buffer_size,
+            streams: n.outbound_streams,
+            interleaving: n.interleaving,
+            scheduler: self.config.scheduler,
+        });
+        let outstanding = Outstanding::new(
+            Tsn(n.local_initial_tsn),
+            n.interleaving,
+            LossDetection::Classic,
+        );
+        for p in &mut self.paths {
+            p.send = Some(PathSend {
+                cc: CongestionControl::new(self.config.max_packet_size, n.peer_a_rwnd as usize)
+                    .with_max_burst(self.config.max_burst),
+                t3: None,
+            });
+        }
+        self.sender = Some(Sender {
+            queue,
+            outstanding,
+            peer_window: PeerWindow::new(n.peer_a_rwnd),
+            interleaving: n.interleaving,
+        });
+    }
+
+    /// Queues a message on `stream` (RFC 9260 §6.5). It is fragmented to the path MTU when
+    /// sent and delivered whole to the peer's application.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        stream: StreamId,
+        payload: Bytes,
+        opts: &SendOptions,
+    ) -> Result<(), SendError> {
+        // §6: no new data once a shutdown started or before the association is up.
+        if self.state != State::Established {
+            return Err(SendError::NotEstablished);
+        }
+        if payload.len() > self.config.max_message_size {
+            return Err(SendError::TooLarge {
+                size: payload.len(),
+                max: self.config.max_message_size,
+            });
+        }
+        let Some(tx) = self.sender.as_mut() else {
+            return Err(SendError::NotEstablished);
+        };
+        tx.queue.push(stream, payload, opts, now)?;
+        self.stats.messages_sent += 1;
+        Ok(())
+    }
+
+    /// Bytes of `stream` queued and not yet sent (the WebRTC `bufferedAmount`).
+    pub fn buffered_amount(&self, stream: StreamId) -> usize {
+        self.sender
+            .as_ref()
+            .map_or(0, |s| s.queue.buffered_amount(stream))
+    }
+
+    /// Bytes queued on all streams and not yet sent.
+    pub fn total_buffered(&self) -> usize {
+        self.sender.as_ref().map_or(0, |s| s.queue.total_buffered())
+    }
+
+    /// `Event::BufferedAmountLow(stream)` fires each time the stream's buffered amount falls
+    /// to or below `bytes` from above (the WebRTC `bufferedamountlow` event).
+    pub fn set_buffered_amount_low_threshold(&mut self, stream: StreamId, bytes: usize) {
+        if let Some(s) = self.sender.as_mut() {
+            s.queue.set_buffered_low_threshold(stream, bytes);
+        }
+    }
+
+    /// Bytes of DATA sent and not yet acknowledged.
+    pub fn bytes_in_flight(&self) -> usize {
+        self.sender
+            .as_ref()
+            .map_or(0, |s| s.outstanding.bytes_in_flight())
+    }
+
+    /// The peer's receive window as last advertised, less what is in flight.
+    pub fn peer_rwnd(&self) -> usize {
+        self.sender
+            .as_ref()
+            .map_or(0, |s| s.peer_window.rwnd(s.outstanding.bytes_in_flight()))
+    }
+
+    /// A path's RTT, RTO, congestion and error state.
+    pub fn path_stats(&self, path: PathId) -> Option<PathStats> {
+        let p = self.path(path)?;
+        let in_flight = self
+            .sender
+            .as_ref()
+            .map_or(0, |s| s.outstanding.bytes_in_flight_on(path));
+        Some(PathStats {
+            srtt: p.rto.srtt(),
+            rttvar: p.rto.rttvar(),
+            rto: p.rto.rto(),
+            cwnd: p.send.as_ref().map_or(0, |s| s.cc.cwnd()),
+            ssthresh: p.send.as_ref().map_or(0, |s| s.cc.ssthresh()),
+            bytes_in_flight: in_flight,
+            error_count: p.error_count,
+            active: p.active,
+        })
+    }
+
+    /// Whether this state sends DATA: ESTABLISHED, and during shutdown until all queued data
+    /// is acknowledged (RFC 9260 §9.2).
+    fn sends_data(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established | State::ShutdownPending | State::ShutdownReceived
+        )
+    }
+
+    /// Whether anything is waiting to go on `path`: a retransmission or new data.
+    pub(super) fn has_data_to_send(&self) -> bool {
+        self.sends_data()
+            && self
+                .sender
+                .as_ref()
+                .is_some_and(|s| s.outstanding.has_retransmits() || s.queue.has_data())
+    }
+
+    /// Adds DATA chunks to a packet being built for `path`: retransmissions first (RFC 9260
+    /// §6.3.3 E3, §7.2.4), then new data, within cwnd (§6.1 B, with Max.Burst §6.1 D) and the
+    /// peer's window (§6.1 A, with one zero-window probe allowed).
+    pub(super) fn fill_data(
+        &mut self,
+        now: Instant,
+        path: PathId,
+        builder: &mut PacketBuilder<'_>,
+    ) {
+        if !self.sends_data() {
+            return;
+        }
+        let rto = self
+            .path(path)
+            .map_or(self.config.rto_initial, |p| p.rto.rto());
+        let Some(idx) = self.paths.iter().position(|p| p.id == path) else {
+            return;
+        };
+        let (Some(tx), Some(Some(ps))) = (
+            self.sender.as_mut(),
+            self.paths.get_mut(idx).map(|p| p.send.as_mut()),
+        ) else {
+            return;
+        };
+        let header = if tx.interleaving {
+            IDATA_HEADER
+        } else {
+            DATA_HEADER
+        };
+        let flight_on_path = tx.outstanding.bytes_in_flight_on(path);
+        if flight_on_path == 0 {
+            // §7.2.1: cwnd decays over idle RTOs.
+            ps.cc.on_idle(now, rto);
+        }
+        let burst = ps.cc.max_burst_limit(flight_on_path);
+        let mut sent_any = false;
+
+        // Retransmissions, lowest TSN first.
+        loop {
+            let room = builder.remaining();
+            let flight = tx.outstanding.bytes_in_flight_on(path);
+            let total_flight = tx.outstanding.bytes_in_flight();
+            let cc = &ps.cc;
+            let pw = &tx.peer_window;
+            let Some(rt) = tx.outstanding.next_retransmit(now, path, |size| {
+                size <= room
+                    && cc.can_send_within(burst, flight, size)
+                    && pw.can_send(total_flight, size)
+            }) else {
+                break;
+            };
+            let chunk = data_chunk(rt.tsn, rt.fragment, tx.interleaving);
+            if builder.push(&chunk).is_err() {
+                break;
+            }
+            self.stats.retransmissions += 1;
+            sent_any = true;
+        }
+
+        // New data.
+        loop {
+            let room = builder.remaining();
+            let Some(space) = room.checked_sub(header) else {
+                break;
+            };
+            if space == 0 {
+                break;
+            }
+            let Some(len) = tx.queue.peek_next_len(space) else {
+                break;
+            };
+            let size = braid_wire::padded_len(header + len);
+            let flight = tx.outstanding.bytes_in_flight_on(path);
+            let total_flight = tx.outstanding.bytes_in_flight();
+            if !ps.cc.can_send_within(burst, flight, size)
+                || !tx.peer_window.can_send(total_flight, size)
+            {
+                break;
+            }
+            let Some(frag) = tx.queue.next_fragment(space) else {
+                break;
+            };
+            let tsn = tx.outstanding.next_tsn();
+            let chunk = data_chunk(tsn, &frag, tx.interleaving);
+            let bytes = frag.payload.len();
+            if tx.outstanding.add(tsn, frag, path, now).is_err() || builder.push(&chunk).is_err() {
+                // Cannot happen: the TSN is the next one and the size was checked.
+                break;
+            }
+            self.stats.data_chunks_sent += 1;
+            self.stats.data_bytes_sent += bytes as u64;
+            sent_any = true;
+        }
+
+        if sent_any {
+            ps.cc.on_transmit(now);
+            // §6.3.2 R1: start T3-rtx if it is not running.
+            if ps.t3.is_none() {
+                ps.t3 = Some(now + rto);
+            }
+        }
+    }
+
+    /// A SACK (RFC 9260 §6.2.1), or the Cumulative TSN Ack of a SHUTDOWN treated as one.
+    pub(super) fn handle_sack(&mut self, now: Instant, sack: &Sack) {
+        let Some(tx) = self.sender.as_mut() else {
+            return;
+        };
+        self.stats.sacks_received += 1;
+        let outcome = match tx.outstanding.handle_sack(sack, now) {
+            Ok(o) => o,
+            // §6.2.1 D i: a SACK older than the cumulative ack is ignored.
+            Err(SackError::Stale) => return,
+            Err(SackError::AcksUnsentTsn { .. }) => {
+                // The peer acknowledges what was never sent: a protocol violation.
+                let reason =
+                    braid_wire::cause::Reason::new("SACK acknowledges a TSN never sent".as_bytes());
+                self.abort_with(
+                    CloseReason::ProtocolViolation("SACK acknowledges a TSN never sent"),
+                    vec![braid_wire::ErrorCause::ProtocolViolation(reason)],
+                );
+                return;
+            }
+        };
+        // §6.2.1 D ii-iii: the peer's window is the a_rwnd less what is still in flight.
+        tx.peer_window.on_sack(sack.a_rwnd);
+        let rtt = outcome.rtt_sample;
+        let any_acked = outcome.paths.iter().any(|p| p.newly_acked > 0);
+        self.stats.fast_retransmits += outcome.fast_retransmits.len() as u64;
+        let in_recovery = outcome.in_fast_recovery;
+        for pa in &outcome.paths {
+            let Some(path) = self.paths.iter_mut().find(|p| p.id == pa.path) else {
+                continue;
+            };
+            if pa.newly_acked > 0 {
+                // §8.3 / §6.3.3: acknowledged data clears the path's error counter.
+                path.error_count = 0;
+            }
+            let rto = path.rto.rto();
+            let Some(ps) = path.send.as_mut() else {
+                continue;
+            };
+            if pa.reduce_cwnd {
+                ps.cc.on_fast_retransmit();
+            }
+            ps.cc.on_ack(&pa.ack_info(in_recovery));
+            if pa.in_flight == 0 {
+                // §6.3.2 R2: all outstanding data on the path acknowledged: stop T3.
+                ps.t3 = None;
+            } else if pa.earliest_acked {
+                // §6.3.2 R3: the earliest outstanding TSN was acknowledged: restart T3.
+                ps.t3 = Some(now + rto);
+            }
+        }
+        if let Some(s) = rtt {
+            // §6.3.1 C5 (Karn): only chunks sent once give samples; the tracker says which.
+            if let Some(p) = self.path_mut(s.path) {
+                p.rto.observe(now.saturating_duration_since(s.sent));
+            }
+        }
+        if any_acked {
+            self.error_count = 0;
+        }
+        self.after_acknowledgement(now);
+    }
+
+    /// Shutdown progress once data is acknowledged (RFC 9260 §9.2).
+    pub(super) fn after_acknowledgement(&mut self, now: Instant) {
+        let idle = self
+            .sender
+            .as_ref()
+            .is_none_or(|s| s.outstanding.is_empty());
+        let queue_empty = self.sender.as_ref().is_none_or(|s| !s.queue.has_data());
+        match self.state {
+            State::ShutdownPending if idle && queue_empty => self.send_shutdown(now),
+            State::ShutdownReceived if idle && queue_empty => {
+                let primary = self.primary;
+                self.send_shutdown_ack(now, primary);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether all data sent has been acknowledged and none is queued.
+    pub(super) fn data_idle(&self) -> bool {
+        self.sender
+            .as_ref()
+            .is_none_or(|s| s.outstanding.is_empty() && !s.queue.has_data())
+    }
+
+    /// The earliest T3-rtx deadline over the paths.
+    pub(super) fn t3_deadline(&self) -> Option<Instant> {
+        self.paths
+            .iter()
+            .filter_map(|p| p.send.as_ref().and_then(|s| s.t3))
+            .min()
+    }
+
+    /// T3-rtx expiries (RFC 9260 §6.3.3 E1–E3) on every path whose timer is due.
+    pub(super) fn on_t3_timers(&mut self, now: Instant) {
+        for i in 0..self.paths.len() {
+            let due = self
+                .paths
+                .get(i)
+                .and_then(|p| p.send.as_ref())
+                .and_then(|s| s.t3)
+                .is_some_and(|t| t <= now);
+            if !due || self.state == State::Closed {
+                continue;
+            }
+            let Some(path) = self.paths.get_mut(i) else {
+                continue;
+            };
+            let id = path.id;
+            // E2: back the RTO off (doubling, capped at RTO.Max).
+            path.rto.back_off();
+            let rto = path.rto.rto();
+            path.error_count += 1;
+            let was_active = path.active;
+            if path.error_count > self.config.path_max_retrans {
+                path.active = false;
+            }
+            if let Some(ps) = path.send.as_mut() {
+                // §7.2.3: ssthresh = max(cwnd/2, 4·MTU), cwnd = 1·MTU.
+                ps.cc.on_t3_expired();
+                ps.t3 = None;
+            }
+            if was_active && !path.active {
+                self.events.push_back(Event::PathStatus {
+                    path: id,
+                    active: false,
+                });
+            }
+            // E3: every chunk in flight on the path is to be retransmitted; the next packet
+            // carries as many of the earliest as fit, and T3 restarts then.
+            let marked = self
+                .sender
+                .as_mut()
+                .map_or(0, |s| s.outstanding.on_t3_expired(id));
+            self.stats.timer_retransmit_events += 1;
+            // §8.1: the association counter counts every T3 expiry.
+            self.error_count += 1;
+            if self.error_count > self.config.association_max_retrans {
+                self.abort_with(CloseReason::Unreachable, Vec::new());
+                return;
+            }
+            let still = self
+                .sender
+                .as_ref()
+                .is_some_and(|s| !s.outstanding.is_empty());
+            if let Some(ps) = self.paths.get_mut(i).and_then(|p| p.send.as_mut()) {
+                if still || marked > 0 {
+                    ps.t3 = Some(now + rto);
+                }
+            }
+        }
+    }
+
+    /// Drains one buffered-amount-low notification.
+    pub(super) fn poll_buffered_low(&mut self) -> Option<StreamId> {
+        self.sender.as_mut().and_then(|s| s.queue.poll_low_event())
+    }
+}
+
+/// The DATA or I-DATA chunk carrying a fragment under a TSN.
+fn data_chunk(tsn: Tsn, f: &Fragment, interleaving: bool) -> Chunk {
+    if interleaving {
+        Chunk::IData(IData {
+            tsn,
+            stream_id: f.stream.0,
+            mid: Mid(f.seq),
+            fsn: Fsn(f.fsn),
+            ppid: f.ppid.0,
+            unordered: f.unordered,
+            beginning: f.beginning,
+            ending: f.ending,
+            immediate_sack: false,
+            payload: f.payload.clone(),
+        })
+    } else {
+        Chunk::Data(Data {
+            tsn,
+            stream_id: f.stream.0,
+            ssn: Ssn(f.seq as u16),
+            ppid: f.ppid.0,
+            unordered: f.unordered,
+            beginning: f.beginning,
+            ending: f.ending,
+            immediate_sack: false,
+            payload: f.payload.clone(),
+        })
+    }
+}
