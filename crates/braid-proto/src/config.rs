@@ -55,6 +55,10 @@ pub struct AssociationConfig {
     pub send_buffer_size: usize,
     /// The stream scheduler (RFC 8260 §3).
     pub scheduler: crate::Scheduler,
+    /// Send small messages at once (the default, as WebRTC wants). With `false`, a packet
+    /// that new data would not fill is held back while data is in flight, and goes when a
+    /// SACK arrives or enough data has queued to fill it (Nagle's algorithm, RFC 896).
+    pub nodelay: bool,
     /// Max.Burst (RFC 9260 §16: 4): most packets sent in one burst.
     pub max_burst: usize,
     /// Largest SCTP packet sent, common header included (the path MTU minus IP and, over
@@ -88,6 +92,7 @@ impl Default for AssociationConfig {
             send_buffer_size: 4 * 1024 * 1024,
             scheduler: crate::Scheduler::RoundRobin,
             max_burst: 4,
+            nodelay: true,
             delayed_ack: Duration::from_millis(200),
             max_packet_size: 1200,
             cookie_lifetime: Duration::from_secs(60),

@@ -248,7 +248,9 @@ impl Association {
             sent_any = true;
         }
 
-        // New data.
+        // New data. Without `nodelay`, coalesce: while data is in flight, send new data only
+        // when what is queued fills the rest of the packet.
+        let hold_small = !self.config.nodelay && tx.outstanding.bytes_in_flight() > 0;
         loop {
             let room = builder.remaining();
             let Some(space) = room.checked_sub(header) else {
@@ -260,6 +262,10 @@ impl Association {
             let Some(len) = tx.queue.peek_next_len(space) else {
                 break;
             };
+            // Decided on the flight before this packet: a packet that starts is filled.
+            if hold_small && tx.queue.total_buffered() < space {
+                break;
+            }
             let size = braid_wire::padded_len(header + len);
             let flight = tx.outstanding.bytes_in_flight_on(path);
             let total_flight = tx.outstanding.bytes_in_flight();
