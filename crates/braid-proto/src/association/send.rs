@@ -250,7 +250,21 @@ impl Association {
 
         // New data. Without `nodelay`, coalesce: while data is in flight, send new data only
         // when what is queued fills the rest of the packet.
-        let hold_small = !self.config.nodelay && tx.outstanding.bytes_in_flight() > 0;
+        let flight_before = tx.outstanding.bytes_in_flight();
+        let hold_small = !self.config.nodelay && flight_before > 0;
+        // Payload room of a packet that carries nothing but one data chunk.
+        let full_space = self
+            .config
+            .max_packet_size
+            .saturating_sub(braid_wire::CommonHeader::LEN + header);
+        // Sender-side silly-window avoidance (RFC 9260 §6.1 refers to RFC 1122 §4.2.3.4):
+        // while data is in flight, do not start new data the peer's window would cut short of
+        // a full packet (or of all that is queued); a SACK will open the window further.
+        let rwnd = tx.peer_window.rwnd(flight_before);
+        if flight_before > 0 && rwnd < full_space.min(tx.queue.total_buffered()) {
+            return self.after_fill(now, path, sent_any, rto);
+        }
+        tx.queue.begin_packet();
         loop {
             let room = builder.remaining();
             let Some(space) = room.checked_sub(header) else {
@@ -265,6 +279,14 @@ impl Association {
             // Decided on the flight before this packet: a packet that starts is filled.
             if hold_small && tx.queue.total_buffered() < space {
                 break;
+            }
+            // A message that would fit whole in a fresh packet is not split to fill the end of
+            // this one: splitting costs the receiver a reassembly for no gain in packet count.
+            if !builder.is_empty() && len < tx.queue.peek_next_len(usize::MAX).unwrap_or(len) {
+                let whole = tx.queue.peek_next_len(usize::MAX).unwrap_or(len);
+                if whole <= full_space {
+                    break;
+                }
             }
             let size = braid_wire::padded_len(header + len);
             let flight = tx.outstanding.bytes_in_flight_on(path);
@@ -289,7 +311,21 @@ impl Association {
             sent_any = true;
         }
 
-        if sent_any {
+        self.after_fill(now, path, sent_any, rto);
+    }
+
+    /// After data went into a packet: the path is active, and T3-rtx runs (§6.3.2 R1).
+    fn after_fill(
+        &mut self,
+        now: Instant,
+        path: PathId,
+        sent_any: bool,
+        rto: core::time::Duration,
+    ) {
+        if !sent_any {
+            return;
+        }
+        if let Some(ps) = self.path_mut(path).and_then(|p| p.send.as_mut()) {
             ps.cc.on_transmit(now);
             // §6.3.2 R1: start T3-rtx if it is not running.
             if ps.t3.is_none() {

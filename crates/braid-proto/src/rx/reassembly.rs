@@ -71,6 +71,9 @@ pub(crate) enum ReassemblyError {
     Invalid,
 }
 
+/// Fragment deques kept for reuse (see `ReassemblyQueue::spare`).
+const MAX_SPARE_RUNS: usize = 8;
+
 /// The receive buffer of one association: partial messages, complete messages waiting for
 /// their turn in their stream, and messages ready for the application.
 #[derive(Debug)]
@@ -90,6 +93,9 @@ pub(crate) struct ReassemblyQueue {
     current: Option<Run>,
     /// DATA: the unwrapped value of the last TSN added, the reference for unwrapping.
     tsn_ref: u64,
+    /// Emptied fragment deques of delivered DATA messages, kept for the next ones (at most
+    /// [`MAX_SPARE_RUNS`]).
+    spare: Vec<VecDeque<Bytes>>,
 }
 
 /// Per-stream state.
@@ -138,9 +144,10 @@ struct Run {
 }
 
 impl Run {
-    fn new(t: u64, frag: Fragment) -> Self {
+    /// A run of one fragment; `frags` is an empty deque to use (recycled: see
+    /// `ReassemblyQueue::spare`).
+    fn new(t: u64, frag: Fragment, mut frags: VecDeque<Bytes>) -> Self {
         let bytes = frag.payload.len();
-        let mut frags = VecDeque::with_capacity(4);
         frags.push_back(frag.payload);
         Self {
             first: t,
@@ -179,13 +186,16 @@ impl Run {
         }
     }
 
-    fn into_message(self) -> Message {
-        Message {
+    /// The message, and the emptied deque for reuse.
+    fn into_message(mut self) -> (Message, VecDeque<Bytes>) {
+        let payload = concat(self.frags.drain(..), self.bytes);
+        let msg = Message {
             stream: self.stream,
             ppid: self.ppid,
             unordered: self.unordered,
-            payload: concat(self.frags, self.bytes),
-        }
+            payload,
+        };
+        (msg, self.frags)
     }
 }
 
@@ -355,6 +365,7 @@ impl ReassemblyQueue {
             runs: BTreeMap::new(),
             current: None,
             tsn_ref: BASE,
+            spare: Vec::new(),
         }
     }
 
@@ -574,7 +585,7 @@ impl ReassemblyQueue {
                 run.frags.push_back(frag.payload);
                 run
             }
-            None => Run::new(t, frag),
+            None => Run::new(t, frag, self.spare.pop().unwrap_or_default()),
         };
         if let Some(next) = succ.and_then(|loc| self.take_run(loc)) {
             run.append(next);
@@ -588,7 +599,12 @@ impl ReassemblyQueue {
             return Ok(());
         }
         let stream = run.stream;
-        let msg = run.into_message();
+        let (msg, frags) = run.into_message();
+        // Keep the deque, with its capacity, for the next message: no allocation per message
+        // for the fragment list in steady state.
+        if self.spare.len() < MAX_SPARE_RUNS {
+            self.spare.push(frags);
+        }
         match ordered_key {
             Some(key) => {
                 let lane = self.streams.entry(stream).or_insert_with(StreamState::new);
