@@ -216,9 +216,9 @@ impl Endpoint {
     /// Notes that an association was just driven: it may have packets, events and a new
     /// deadline.
     fn touch(&mut self, handle: AssociationHandle) {
-        let Some(assoc) = self.associations.get(&handle) else {
+        if !self.associations.contains_key(&handle) {
             return;
-        };
+        }
         let w = &mut self.work;
         if w.in_transmit.insert(handle) {
             w.transmit.push_back(handle);
@@ -226,7 +226,16 @@ impl Endpoint {
         if w.in_events.insert(handle) {
             w.events.push_back(handle);
         }
-        let next = assoc.poll_timeout();
+        self.reschedule(handle);
+    }
+
+    /// Re-indexes an association's next deadline.
+    fn reschedule(&mut self, handle: AssociationHandle) {
+        let next = self
+            .associations
+            .get(&handle)
+            .and_then(Association::poll_timeout);
+        let w = &mut self.work;
         if w.scheduled.get(&handle).copied() != next {
             if let Some(old) = w.scheduled.remove(&handle) {
                 w.deadlines.remove(&(old, handle));
@@ -450,12 +459,18 @@ impl Endpoint {
         self.settle();
         self.reap();
         self.keys.rotate_if_due(now, &mut self.rng);
+        // Take what is due first and run each association once: one whose deadline stays in
+        // the past (a bug) cannot make this loop spin.
+        let mut due = Vec::new();
         while let Some(&(at, handle)) = self.work.deadlines.first() {
             if at > now {
                 break;
             }
             self.work.deadlines.pop_first();
             self.work.scheduled.remove(&handle);
+            due.push(handle);
+        }
+        for handle in due {
             if let Some(assoc) = self.associations.get_mut(&handle) {
                 assoc.handle_timeout(now);
             }
@@ -490,6 +505,8 @@ impl Endpoint {
         while let Some(&handle) = self.work.transmit.front() {
             if let Some(assoc) = self.associations.get_mut(&handle) {
                 if let Some(t) = assoc.poll_transmit(now, buf) {
+                    // Sending may start timers (T3-rtx, §6.3.2 R1): re-index the deadline.
+                    self.reschedule(handle);
                     // Every association the endpoint owns was made with a remote address.
                     if let Some(remote) = t.remote {
                         return Some(EndpointTransmit {

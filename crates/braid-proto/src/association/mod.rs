@@ -927,6 +927,9 @@ impl Association {
         self.state = State::Closed;
         self.listening = false;
         self.timers = [None; TIMER_COUNT];
+        // Nothing more is sent (nor reported about sending): queued messages are dropped, so
+        // no `BufferedAmountLow` can follow `Closed`. Received messages stay readable.
+        self.sender = None;
         for p in &mut self.paths {
             p.stop_heartbeats();
         }

@@ -123,11 +123,14 @@ impl Association {
         let Some(rx) = self.receiver.as_mut() else {
             return Flow::Stop;
         };
-        // §6.2: with the buffer full, drop what does not fit — except the chunk that fills the
-        // cumulative TSN, which the headroom always has room for.
-        let in_sequence = tsn == rx.tracker.cumulative().next();
-        let over_window = rx.reassembly.buffered_bytes() + len > rx.window;
-        if !invalid_stream && ((over_window && !in_sequence) || !rx.reassembly.has_room(len)) {
+        // §6.2: when the window is closed (a_rwnd 0), new data above the highest TSN received
+        // MUST be dropped; data that fills a gap below it is taken, so a buffer full of
+        // out-of-order data can still drain. A chunk that only overshoots a window still open
+        // (the peer's zero-window probe, §6.1 A) is taken. Either way the headroom beyond the
+        // window is the hard bound.
+        let fills_gap = tsn.precedes(rx.tracker.highest_received());
+        let closed = rx.reassembly.buffered_bytes() >= rx.window;
+        if !invalid_stream && ((closed && !fills_gap) || !rx.reassembly.has_room(len)) {
             self.stats.data_dropped += 1;
             rx.tracker.request_sack();
             return Flow::Continue;

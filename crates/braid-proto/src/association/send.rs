@@ -30,6 +30,13 @@ pub(super) struct Sender {
     pub(super) peer_window: PeerWindow,
     /// I-DATA in use.
     interleaving: bool,
+    /// When the peer's window was seen closed (a_rwnd 0), for zero-window probing.
+    window_closed_at: Option<Instant>,
+    /// The first zero-window probe may go (its timer, one RTO after the close, fired).
+    probe_due: bool,
+    /// Whether a SACK arrived since the last T3 expiry (lost zero-window probes do not count
+    /// as failures while the peer keeps answering, RFC 9260 §6.1 A).
+    sack_since_t3: bool,
 }
 
 /// Per-path send state: congestion control and the T3-rtx timer (RFC 9260 §6.3.2).
@@ -88,6 +95,9 @@ impl Association {
             outstanding,
             peer_window: PeerWindow::new(n.peer_a_rwnd),
             interleaving: n.interleaving,
+            window_closed_at: None,
+            probe_due: false,
+            sack_since_t3: false,
         });
     }
 
@@ -296,6 +306,14 @@ impl Association {
             {
                 break;
             }
+            // §6.1 A: with the window closed, the one chunk allowed in flight is a zero-window
+            // probe, sent first one RTO after the window closed (then T3 backs it off).
+            if tx.peer_window.a_rwnd() == 0 && total_flight == 0 {
+                if !tx.probe_due {
+                    break;
+                }
+                tx.probe_due = false;
+            }
             let Some(frag) = tx.queue.next_fragment(space) else {
                 break;
             };
@@ -357,6 +375,13 @@ impl Association {
         };
         // §6.2.1 D ii-iii: the peer's window is the a_rwnd less what is still in flight.
         tx.peer_window.on_sack(sack.a_rwnd);
+        tx.sack_since_t3 = true;
+        if sack.a_rwnd == 0 {
+            tx.window_closed_at.get_or_insert(now);
+        } else {
+            tx.window_closed_at = None;
+            tx.probe_due = false;
+        }
         let rtt = outcome.rtt_sample;
         let any_acked = outcome.paths.iter().any(|p| p.newly_acked > 0);
         self.stats.fast_retransmits += outcome.fast_retransmits.len() as u64;
@@ -421,12 +446,43 @@ impl Association {
             .is_none_or(|s| s.outstanding.is_empty() && !s.queue.has_data())
     }
 
-    /// The earliest T3-rtx deadline over the paths.
+    /// The earliest T3-rtx deadline over the paths, and the zero-window probe timer's.
     pub(super) fn t3_deadline(&self) -> Option<Instant> {
-        self.paths
+        let t3 = self
+            .paths
             .iter()
             .filter_map(|p| p.send.as_ref().and_then(|s| s.t3))
-            .min()
+            .min();
+        match (t3, self.probe_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// §6.1 A: the first zero-window probe goes one RTO after the window closed, when
+    /// nothing is in flight and data waits.
+    fn probe_deadline(&self) -> Option<Instant> {
+        let s = self.sender.as_ref()?;
+        if s.probe_due
+            || s.peer_window.a_rwnd() != 0
+            || !s.outstanding.is_empty()
+            || !s.queue.has_data()
+        {
+            return None;
+        }
+        let rto = self
+            .path(self.primary)
+            .map_or(self.config.rto_initial, |p| p.rto.rto());
+        s.window_closed_at.map(|t| t + rto)
+    }
+
+    /// The zero-window probe timer fired: the next packet may carry the probe.
+    pub(super) fn on_probe_timer(&mut self, now: Instant) {
+        if self.probe_deadline().is_some_and(|t| t <= now) {
+            if let Some(s) = self.sender.as_mut() {
+                s.probe_due = true;
+            }
+        }
     }
 
     /// T3-rtx expiries (RFC 9260 §6.3.3 E1–E3) on every path whose timer is due.
@@ -441,6 +497,13 @@ impl Association {
             if !due || self.state == State::Closed {
                 continue;
             }
+            // §6.1 A: while the peer keeps answering (with a closed window), unacknowledged
+            // zero-window probes do not count against the path or the association.
+            let probing = self.sender.as_mut().is_some_and(|s| {
+                let answered = s.sack_since_t3;
+                s.sack_since_t3 = false;
+                answered && s.peer_window.a_rwnd() == 0
+            });
             let Some(path) = self.paths.get_mut(i) else {
                 continue;
             };
@@ -448,7 +511,9 @@ impl Association {
             // E2: back the RTO off (doubling, capped at RTO.Max).
             path.rto.back_off();
             let rto = path.rto.rto();
-            path.error_count += 1;
+            if !probing {
+                path.error_count += 1;
+            }
             let was_active = path.active;
             if path.error_count > self.config.path_max_retrans {
                 path.active = false;
@@ -471,8 +536,10 @@ impl Association {
                 .as_mut()
                 .map_or(0, |s| s.outstanding.on_t3_expired(id));
             self.stats.timer_retransmit_events += 1;
-            // §8.1: the association counter counts every T3 expiry.
-            self.error_count += 1;
+            // §8.1: the association counter counts every T3 expiry (but a zero-window probe's).
+            if !probing {
+                self.error_count += 1;
+            }
             if self.error_count > self.config.association_max_retrans {
                 self.abort_with(CloseReason::Unreachable, Vec::new());
                 return;

@@ -12,6 +12,7 @@ impl Association {
     /// has passed; calling it early does nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.t3_deadline().is_some_and(|t| t <= now) {
+            self.on_probe_timer(now);
             self.on_t3_timers(now);
         }
         if self.sack_deadline().is_some_and(|t| t <= now) {

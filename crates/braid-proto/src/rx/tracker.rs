@@ -123,6 +123,11 @@ impl DataTracker {
         !self.ranges.is_empty()
     }
 
+    /// The highest TSN received so far.
+    pub(crate) fn highest_received(&self) -> Tsn {
+        self.ranges.last().map_or(self.cum, |r| r.1)
+    }
+
     /// Whether `tsn` has been received (or skipped by FORWARD-TSN).
     pub(crate) fn is_received(&self, tsn: Tsn) -> bool {
         let d = tsn.distance_from(self.cum);

@@ -10,5 +10,6 @@ mod heartbeat;
 mod ootb;
 mod random;
 mod shutdown;
+mod transfer;
 mod unknown;
 mod vtag;
