@@ -368,7 +368,12 @@ impl Pair {
 
     /// Connects A to Z over a perfect network and checks both are ESTABLISHED.
     pub(crate) fn established() -> Self {
-        let mut pair = Self::new();
+        Self::established_with(EndpointConfig::default(), EndpointConfig::default())
+    }
+
+    /// The same with these configurations; events drained.
+    pub(crate) fn established_with(a: EndpointConfig, z: EndpointConfig) -> Self {
+        let mut pair = Self::with_config(a, z);
         pair.connect(Side::A);
         pair.run(Duration::from_secs(1), &mut perfect);
         assert_eq!(
@@ -386,6 +391,15 @@ impl Pair {
         pair.events(Side::A);
         pair.events(Side::Z);
         pair
+    }
+
+    /// Every message `side` can read now.
+    pub(crate) fn read_all(&mut self, side: Side) -> Vec<crate::Message> {
+        let mut out = Vec::new();
+        while let Some(m) = self.assoc_mut(side).read_message() {
+            out.push(m);
+        }
+        out
     }
 }
 
@@ -424,4 +438,26 @@ pub(crate) fn find<T>(sent: &Sent, f: impl Fn(&Chunk) -> Option<T>) -> Option<T>
 /// Whether a chunk value encodes (sanity for hand-built chunks).
 pub(crate) fn encodes(c: &Chunk) -> bool {
     c.padded_len() > 0
+}
+
+/// A message whose content says which one it is (stream and sequence), for data tests.
+pub(crate) fn payload(stream: u16, seq: u32, len: usize) -> Bytes {
+    (0..len)
+        .map(|i| ((seq as usize * 31 + i + stream as usize) % 251) as u8)
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// An endpoint configuration for data tests: messages up to `max_message`, a window of at
+/// least 1 MiB, a 64 MiB send buffer.
+pub(crate) fn data_config(max_message: usize) -> EndpointConfig {
+    EndpointConfig {
+        association: AssociationConfig {
+            max_message_size: max_message,
+            receive_window: max_message.max(1024 * 1024) as u32,
+            send_buffer_size: 64 * 1024 * 1024,
+            ..AssociationConfig::default()
+        },
+        ..EndpointConfig::default()
+    }
 }

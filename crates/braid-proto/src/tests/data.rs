@@ -5,42 +5,12 @@ use core::time::Duration;
 
 use braid_wire::Bytes;
 
-use crate::harness::{perfect, Fate, Pair, Side};
-use crate::{
-    AssociationConfig, EndpointConfig, Event, Message, Ppid, SendOptions, State, StreamId,
-};
-
-/// A message whose content says which one it is.
-fn payload(stream: u16, seq: u32, len: usize) -> Bytes {
-    (0..len)
-        .map(|i| ((seq as usize * 31 + i + stream as usize) % 251) as u8)
-        .collect::<Vec<_>>()
-        .into()
-}
-
-fn read_all(pair: &mut Pair, side: Side) -> Vec<Message> {
-    let mut out = Vec::new();
-    while let Some(m) = pair.assoc_mut(side).read_message() {
-        out.push(m);
-    }
-    out
-}
-
-fn config(max_message: usize) -> EndpointConfig {
-    EndpointConfig {
-        association: AssociationConfig {
-            max_message_size: max_message,
-            receive_window: max_message.max(1024 * 1024) as u32,
-            send_buffer_size: 64 * 1024 * 1024,
-            ..AssociationConfig::default()
-        },
-        ..EndpointConfig::default()
-    }
-}
+use crate::harness::{data_config, payload, perfect, Fate, Pair, Side};
+use crate::{Event, Message, Ppid, SendOptions, State, StreamId};
 
 #[test]
 fn messages_arrive_whole_and_in_order_per_stream() {
-    let mut pair = Pair::with_config(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::with_config(data_config(1 << 20), data_config(1 << 20));
     pair.connect(Side::A);
     pair.run(Duration::from_secs(1), &mut perfect);
     assert_eq!(pair.state(Side::A), Some(State::Established));
@@ -65,7 +35,7 @@ fn messages_arrive_whole_and_in_order_per_stream() {
     let mut got = Vec::new();
     for _ in 0..600 {
         pair.run(Duration::from_millis(50), &mut perfect);
-        got.extend(read_all(&mut pair, Side::Z));
+        got.extend(pair.read_all(Side::Z));
     }
     assert_eq!(
         got.len(),
@@ -99,7 +69,7 @@ fn messages_arrive_whole_and_in_order_per_stream() {
 /// memory stays bounded; once the reader catches up, the rest flows.
 #[test]
 fn slow_reader_closes_the_window_and_nothing_is_lost() {
-    let mut pair = Pair::with_config(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::with_config(data_config(1 << 20), data_config(1 << 20));
     pair.connect(Side::A);
     pair.run(Duration::from_secs(1), &mut perfect);
     let now = pair.now;
@@ -126,10 +96,10 @@ fn slow_reader_closes_the_window_and_nothing_is_lost() {
     // The reader catches up: the window reopens (window update SACKs) and everything arrives.
     let mut got = Vec::new();
     for _ in 0..400 {
-        got.extend(read_all(&mut pair, Side::Z));
+        got.extend(pair.read_all(Side::Z));
         pair.run(Duration::from_millis(50), &mut perfect);
     }
-    got.extend(read_all(&mut pair, Side::Z));
+    got.extend(pair.read_all(Side::Z));
     assert_eq!(got.len(), 40);
     for (i, m) in got.iter().enumerate() {
         assert_eq!(m.payload, payload(0, i as u32, 100_000));
@@ -139,7 +109,7 @@ fn slow_reader_closes_the_window_and_nothing_is_lost() {
 #[test]
 fn lost_data_is_retransmitted_and_delivered_once() {
     for drop_every in [7usize, 3] {
-        let mut pair = Pair::with_config(config(1 << 20), config(1 << 20));
+        let mut pair = Pair::with_config(data_config(1 << 20), data_config(1 << 20));
         pair.connect(Side::A);
         pair.run(Duration::from_secs(1), &mut perfect);
         let now = pair.now;
@@ -161,7 +131,8 @@ fn lost_data_is_retransmitted_and_delivered_once() {
             }
             Fate::Deliver
         });
-        let got: Vec<Bytes> = read_all(&mut pair, Side::Z)
+        let got: Vec<Bytes> = pair
+            .read_all(Side::Z)
             .into_iter()
             .map(|m| m.payload)
             .collect();
@@ -180,7 +151,7 @@ fn lost_data_is_retransmitted_and_delivered_once() {
 
 #[test]
 fn graceful_shutdown_waits_for_data() {
-    let mut pair = Pair::with_config(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::with_config(data_config(1 << 20), data_config(1 << 20));
     pair.connect(Side::A);
     pair.run(Duration::from_secs(1), &mut perfect);
     let now = pair.now;
@@ -200,7 +171,7 @@ fn graceful_shutdown_waits_for_data() {
     let mut closed = [false, false];
     for _ in 0..200 {
         pair.run(Duration::from_millis(50), &mut perfect);
-        got += read_all(&mut pair, Side::Z).len();
+        got += pair.read_all(Side::Z).len();
         for (i, side) in [Side::A, Side::Z].into_iter().enumerate() {
             closed[i] |= pair
                 .events(side)
@@ -220,7 +191,7 @@ fn graceful_shutdown_waits_for_data() {
 fn nodelay_switch_coalesces_small_messages() {
     let mut packets = Vec::new();
     for nodelay in [true, false] {
-        let mut c = config(1 << 20);
+        let mut c = data_config(1 << 20);
         c.association.nodelay = nodelay;
         let mut pair = Pair::with_config(c.clone(), c);
         pair.connect(Side::A);
@@ -236,7 +207,7 @@ fn nodelay_switch_coalesces_small_messages() {
             pair.run(Duration::from_millis(1), &mut perfect);
         }
         pair.run(Duration::from_secs(2), &mut perfect);
-        let got = read_all(&mut pair, Side::Z);
+        let got = pair.read_all(Side::Z);
         assert_eq!(got.len(), 100, "nodelay={nodelay}: {}", pair.trace());
         assert!(got
             .iter()

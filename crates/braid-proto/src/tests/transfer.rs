@@ -15,7 +15,7 @@ use braid_wire::{Bytes, Chunk, Data, ErrorCause, Sack, Ssn, Tsn};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::harness::{packet, perfect, Fate, Network, Pair, Sent, Side};
+use crate::harness::{data_config, packet, payload, perfect, Fate, Network, Pair, Sent, Side};
 use crate::{
     AssociationConfig, CloseReason, EndpointConfig, Event, Message, PathId, Ppid, SendOptions,
     State, StreamId,
@@ -33,61 +33,11 @@ fn full_chunk(mtu: usize) -> usize {
     mtu - 12 - 16
 }
 
-/// A message whose content says which one it is.
-fn payload(stream: u16, seq: u32, len: usize) -> Bytes {
-    (0..len)
-        .map(|i| ((seq as usize * 31 + i + stream as usize) % 251) as u8)
-        .collect::<Vec<_>>()
-        .into()
-}
-
-fn read_all(pair: &mut Pair, side: Side) -> Vec<Message> {
-    let mut out = Vec::new();
-    while let Some(m) = pair.assoc_mut(side).read_message() {
-        out.push(m);
-    }
-    out
-}
-
-fn config(max_message: usize) -> EndpointConfig {
-    EndpointConfig {
-        association: AssociationConfig {
-            max_message_size: max_message,
-            receive_window: max_message.max(1024 * 1024) as u32,
-            send_buffer_size: 64 * 1024 * 1024,
-            ..AssociationConfig::default()
-        },
-        ..EndpointConfig::default()
-    }
-}
-
 /// `config` with changes to the association part.
 fn config_with(max_message: usize, f: impl FnOnce(&mut AssociationConfig)) -> EndpointConfig {
-    let mut c = config(max_message);
+    let mut c = data_config(max_message);
     f(&mut c.association);
     c
-}
-
-/// A and Z connected over a perfect network, events drained.
-fn established(a: EndpointConfig, z: EndpointConfig) -> Pair {
-    let mut pair = Pair::with_config(a, z);
-    pair.connect(Side::A);
-    pair.run(Duration::from_secs(1), &mut perfect);
-    assert_eq!(
-        pair.state(Side::A),
-        Some(State::Established),
-        "{}",
-        pair.trace()
-    );
-    assert_eq!(
-        pair.state(Side::Z),
-        Some(State::Established),
-        "{}",
-        pair.trace()
-    );
-    pair.events(Side::A);
-    pair.events(Side::Z);
-    pair
 }
 
 /// A's first TSN, from its INIT: the base of the relative TSNs in the comments.
@@ -204,7 +154,7 @@ fn run_reading(
     let end = pair.now + limit;
     while got.len() < want && pair.now < end {
         pair.run(step, net);
-        got.extend(read_all(pair, Side::Z));
+        got.extend(pair.read_all(Side::Z));
     }
     got
 }
@@ -370,7 +320,7 @@ fn message_sizes_from_one_byte_to_sixteen_mib() {
     const MAX: usize = 16 * 1024 * 1024;
     for mtu in [1200usize, 9000] {
         let c = config_with(MAX, |a| a.max_packet_size = mtu);
-        let mut pair = established(c.clone(), c);
+        let mut pair = Pair::established_with(c.clone(), c);
         let p = full_chunk(mtu);
         let sizes = [
             1,
@@ -476,7 +426,7 @@ fn run_link(
         };
         pair.deliver_bytes(to, bytes);
         if to == Side::Z {
-            got.extend(read_all(pair, Side::Z));
+            got.extend(pair.read_all(Side::Z));
         }
     }
     got
@@ -526,7 +476,7 @@ fn copies_of(pair: &Pair, tsn: u32) -> Vec<Duration> {
 /// One stream, ordered, messages of random sizes: all arrive, in order, intact.
 #[test]
 fn single_stream_ordered_transfer() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let msgs: Vec<(u16, Bytes, bool)> = (0..300u32)
         .map(|i| {
@@ -548,7 +498,7 @@ fn single_stream_ordered_transfer() {
 /// ordered ones queued before them; an ordered message waits for its predecessors.
 #[test]
 fn unordered_messages_overtake_and_ordered_ones_wait() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let base = base_tsn(&pair);
     // Messages of one packet each, all on stream 0, alternating: u0, o0, u1, o1, ...
     let msgs: Vec<(u16, Bytes, bool)> = (0..40u32)
@@ -583,7 +533,7 @@ fn unordered_messages_overtake_and_ordered_ones_wait() {
 /// late: each stream's ordered messages in order, every message exactly once.
 #[test]
 fn many_streams_ordered_and_unordered_under_reordering() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let msgs: Vec<(u16, Bytes, bool)> = (0..400u32)
         .map(|i| {
@@ -619,7 +569,7 @@ fn many_streams_ordered_and_unordered_under_reordering() {
 /// long before T3-rtx would expire.
 #[test]
 fn one_lost_data_chunk_is_fast_retransmitted() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let base = base_tsn(&pair);
     let msgs = stream0(30, FULL);
     send_all(&mut pair, &msgs);
@@ -644,7 +594,7 @@ fn one_lost_data_chunk_is_fast_retransmitted() {
 /// spaced out, so Z acknowledges every second one.
 #[test]
 fn lost_sack_is_covered_by_the_next_one() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let msgs = stream0(40, FULL);
     send_all(&mut pair, &msgs);
     let mut link = Link::new(&pair, Some(10_000_000), ms(10));
@@ -679,7 +629,7 @@ fn lost_sack_is_covered_by_the_next_one() {
 /// the SACK that acknowledged the rest of the burst (§6.3.2 R3).
 #[test]
 fn lost_last_packet_of_a_burst_needs_the_t3_timer() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let base = base_tsn(&pair);
     let rto = pair.assoc(Side::A).rto(PathId(0)).unwrap();
     assert_eq!(rto, secs(1), "RTO.Min");
@@ -730,7 +680,7 @@ fn lost_last_packet_of_a_burst_needs_the_t3_timer() {
 #[test]
 fn three_miss_indications_trigger_exactly_one_fast_retransmit() {
     for lose_the_retransmission in [false, true] {
-        let mut pair = established(config(1 << 20), config(1 << 20));
+        let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
         let base = base_tsn(&pair);
         let msgs = stream0(60, FULL);
         send_all(&mut pair, &msgs);
@@ -787,7 +737,7 @@ fn three_miss_indications_trigger_exactly_one_fast_retransmit() {
 /// Ten packets in a row lost: everything is recovered, delivered once and in order.
 #[test]
 fn burst_loss_of_ten_packets() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let base = base_tsn(&pair);
     let msgs = stream0(100, FULL);
     send_all(&mut pair, &msgs);
@@ -807,7 +757,7 @@ fn burst_loss_of_ten_packets() {
 /// Packets overtaking each other on the wire: delivery stays in order, exactly once.
 #[test]
 fn reordering_keeps_order_and_delivers_once() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let base = base_tsn(&pair);
     let msgs = stream0(120, FULL);
     send_all(&mut pair, &msgs);
@@ -828,7 +778,7 @@ fn reordering_keeps_order_and_delivers_once() {
 /// duplicate TSNs (RFC 9260 §6.2).
 #[test]
 fn duplicated_packets_are_delivered_once_and_reported() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let base = base_tsn(&pair);
     let msgs = stream0(50, FULL);
     send_all(&mut pair, &msgs);
@@ -874,7 +824,7 @@ fn rto_doubles_up_to_rto_max_then_the_peer_is_unreachable() {
         a.rto_max = secs(10);
     });
     let max_retrans = c.association.association_max_retrans;
-    let mut pair = established(c.clone(), c);
+    let mut pair = Pair::established_with(c.clone(), c);
     assert_eq!(pair.assoc(Side::A).rto(PathId(0)), Some(secs(1)), "RTO.Min");
     send_all(&mut pair, &stream0(1, FULL));
     // A -> DATA(tsn 0) -> (lost) Z, again and again
@@ -924,7 +874,7 @@ fn rto_resets_from_a_fresh_rtt_sample_once_the_network_heals() {
         a.heartbeat_interval = None;
         a.rto_min = ms(10);
     });
-    let mut pair = established(c.clone(), c);
+    let mut pair = Pair::established_with(c.clone(), c);
     let base = base_tsn(&pair);
     let rto0 = pair.assoc(Side::A).rto(PathId(0)).unwrap();
     send_all(&mut pair, &stream0(1, FULL));
@@ -965,7 +915,7 @@ fn rto_resets_from_a_fresh_rtt_sample_once_the_network_heals() {
         ],
     );
     pair.run(secs(1), &mut perfect);
-    assert_eq!(read_all(&mut pair, Side::Z).len(), 3);
+    assert_eq!(pair.read_all(Side::Z).len(), 3);
     let after = pair.assoc(Side::A).path_stats(PathId(0)).unwrap();
     let srtt = after.srtt.unwrap();
     assert_eq!(
@@ -999,7 +949,7 @@ fn cwnd_follows_slow_start_fast_retransmit_and_congestion_avoidance() {
         a.rto_min = ms(200);
         a.receive_window = 16 << 20;
     });
-    let mut pair = established(c.clone(), c);
+    let mut pair = Pair::established_with(c.clone(), c);
     let base = base_tsn(&pair);
     let initial = pair.assoc(Side::A).path_stats(PathId(0)).unwrap();
     // §7.2.1: min(4·MTU, max(2·MTU, 4404)) = 4404 at MTU 1200.
@@ -1022,7 +972,7 @@ fn cwnd_follows_slow_start_fast_retransmit_and_congestion_avoidance() {
         let fr = pair.assoc(Side::A).stats().fast_retransmits;
         pair.deliver_bytes(to, bytes);
         if to == Side::Z {
-            read_all(&mut pair, Side::Z);
+            pair.read_all(Side::Z);
         } else if is_sack {
             steps.push(SackStep {
                 at: pair.now - start,
@@ -1191,7 +1141,7 @@ fn small_window() -> EndpointConfig {
 /// Then Z reads, its window update reopens the window, and the transfer completes.
 #[test]
 fn zero_window_stops_the_sender_until_the_reader_reads() {
-    let mut pair = established(config(1 << 20), small_window());
+    let mut pair = Pair::established_with(data_config(1 << 20), small_window());
     let base = base_tsn(&pair);
     let msgs = stream0(150, 1000);
     send_all(&mut pair, &msgs);
@@ -1210,7 +1160,7 @@ fn zero_window_stops_the_sender_until_the_reader_reads() {
     assert!(held <= 64 * 1024 + 4 * MTU as u64, "Z held {held} bytes");
     assert_eq!(pair.state(Side::A), Some(State::Established));
     // Z reads: window update SACKs reopen the window; everything arrives, in order.
-    let mut got = read_all(&mut pair, Side::Z);
+    let mut got = pair.read_all(Side::Z);
     got.extend(run_link(
         &mut pair,
         &mut link,
@@ -1238,8 +1188,8 @@ fn zero_window_probes_wait_an_rto_and_back_off() {
         },
         ..c
     };
-    let mut pair = established(
-        no_heartbeats(config(1 << 20)),
+    let mut pair = Pair::established_with(
+        no_heartbeats(data_config(1 << 20)),
         no_heartbeats(small_window()),
     );
     let base = base_tsn(&pair);
@@ -1280,7 +1230,7 @@ fn a_long_zero_window_does_not_count_as_peer_failure() {
         c.association.heartbeat_interval = None;
         c
     };
-    let mut pair = established(no_hb(config(1 << 20)), no_hb(small_window()));
+    let mut pair = Pair::established_with(no_hb(data_config(1 << 20)), no_hb(small_window()));
     let base = base_tsn(&pair);
     let msgs = stream0(150, 1000);
     send_all(&mut pair, &msgs);
@@ -1294,7 +1244,7 @@ fn a_long_zero_window_does_not_count_as_peer_failure() {
         "{:?}",
         pair.events(Side::A)
     );
-    let mut got = read_all(&mut pair, Side::Z);
+    let mut got = pair.read_all(Side::Z);
     got.extend(run_link(
         &mut pair,
         &mut link,
@@ -1314,7 +1264,7 @@ fn a_long_zero_window_does_not_count_as_peer_failure() {
 fn slow_reader_and_fast_sender_fifty_mib() {
     const SIZE: usize = 256 * 1024;
     const COUNT: u32 = 200;
-    let mut pair = established(config(SIZE), config(SIZE));
+    let mut pair = Pair::established_with(data_config(SIZE), data_config(SIZE));
     let window = pair.z.config().association.receive_window as u64;
     let msgs: Vec<(u16, Bytes, bool)> = (0..COUNT)
         .map(|i| (0u16, payload(0, i, SIZE), false))
@@ -1394,7 +1344,7 @@ fn hostile_setup() -> (Pair, u32) {
         a.receive_window = 16 * 1024;
         a.inbound_streams = 16;
     });
-    let pair = established(config(1 << 20), z);
+    let pair = Pair::established_with(data_config(1 << 20), z);
     let next = pair.assoc(Side::Z).negotiated().unwrap().peer_initial_tsn;
     (pair, next)
 }
@@ -1605,7 +1555,7 @@ fn data_on_an_invalid_stream_is_acknowledged_and_reported() {
         &[hand_data(t + 1, 3, 0, true, true, payload(3, 1, 100))],
     );
     assert_eq!(last_sack(&out).cumulative_tsn_ack, Tsn(t + 1));
-    let m = read_all(&mut pair, Side::Z);
+    let m = pair.read_all(Side::Z);
     assert_eq!(m.len(), 1);
     assert_eq!(
         (m[0].stream, &m[0].payload),
@@ -1619,7 +1569,7 @@ fn data_on_an_invalid_stream_is_acknowledged_and_reported() {
 /// all packets (seeded): every message arrives exactly once, each stream in order.
 #[test]
 fn ten_thousand_messages_on_a_hundred_streams_with_one_percent_loss() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
     // Queued stream by stream: only the scheduler interleaves them.
     let msgs: Vec<(u16, Bytes, bool)> = (0..100u16)
@@ -1661,7 +1611,7 @@ fn ten_thousand_messages_on_a_hundred_streams_with_one_percent_loss() {
 /// association closes, and both sides close gracefully.
 #[test]
 fn shutdown_with_data_outstanding_under_loss_delivers_everything() {
-    let mut pair = established(config(1 << 20), config(1 << 20));
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
     let base = base_tsn(&pair);
     let msgs: Vec<(u16, Bytes, bool)> = (0..60u32)
         .map(|i| ((i % 3) as u16, payload((i % 3) as u16, i, 2000), false))
@@ -1694,7 +1644,7 @@ fn shutdown_with_data_outstanding_under_loss_delivers_everything() {
     for _ in 0..6000 {
         pair.run(ms(10), &mut net);
         if !closed[1] {
-            got.extend(read_all(&mut pair, Side::Z));
+            got.extend(pair.read_all(Side::Z));
         }
         for (i, side) in [Side::A, Side::Z].into_iter().enumerate() {
             for e in pair.events(side) {
