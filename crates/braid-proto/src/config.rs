@@ -75,6 +75,26 @@ pub struct AssociationConfig {
     pub extensions: Extensions,
 }
 
+/// The longest duration the core accepts for any timer setting: longer values are clamped,
+/// so no `Instant + Duration` can overflow.
+pub const MAX_TIMER: Duration = Duration::from_secs(24 * 3600);
+
+impl AssociationConfig {
+    /// The same configuration with every duration clamped to [`MAX_TIMER`], RTO.Min ≤
+    /// RTO.Initial ≤ RTO.Max, and the delayed-SACK timer at most 500 ms (RFC 9260 §6.2).
+    pub fn sanitized(mut self) -> Self {
+        let clamp = |d: Duration| d.min(MAX_TIMER);
+        self.rto_max = clamp(self.rto_max).max(Duration::from_millis(1));
+        self.rto_min = clamp(self.rto_min).min(self.rto_max);
+        self.rto_initial = clamp(self.rto_initial).clamp(self.rto_min, self.rto_max);
+        self.heartbeat_interval = self.heartbeat_interval.map(clamp);
+        self.cookie_lifetime = clamp(self.cookie_lifetime);
+        self.max_cookie_preservative = clamp(self.max_cookie_preservative);
+        self.delayed_ack = self.delayed_ack.min(Duration::from_millis(500));
+        self
+    }
+}
+
 impl Default for AssociationConfig {
     fn default() -> Self {
         Self {

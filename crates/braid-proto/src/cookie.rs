@@ -252,12 +252,25 @@ impl CookieKeys {
     }
 
     /// Replaces the secret if its time has come; the old one stays valid for one period.
+    /// After a long idle time (two periods or more) both are replaced at once: constant work,
+    /// however long the gap.
     pub(crate) fn rotate_if_due(&mut self, now: Instant, rng: &mut impl Rng) {
-        while now >= self.next_rotation {
-            let next = Key::new(self.current.id.wrapping_add(1), rng);
-            self.previous = Some(core::mem::replace(&mut self.current, next));
-            self.next_rotation += self.rotation.max(Duration::from_millis(1));
+        if now < self.next_rotation {
+            return;
         }
+        let period = self.rotation.max(Duration::from_millis(1));
+        let next = Key::new(self.current.id.wrapping_add(1), rng);
+        let replaced = core::mem::replace(&mut self.current, next);
+        self.previous = if now >= self.next_rotation + period {
+            // Two or more periods elapsed: the old current secret has expired too.
+            Some(Key::new(replaced.id.wrapping_sub(1), rng))
+        } else {
+            Some(replaced)
+        };
+        let behind = now.saturating_duration_since(self.next_rotation);
+        let periods = behind.as_nanos() / period.as_nanos().max(1);
+        let skip = u32::try_from(periods).unwrap_or(u32::MAX).saturating_add(1);
+        self.next_rotation += period.saturating_mul(skip);
     }
 
     /// When the next rotation is due.

@@ -120,7 +120,11 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// A new endpoint; `now` starts its cookie clock.
-    pub fn new(now: Instant, config: EndpointConfig) -> Self {
+    pub fn new(now: Instant, mut config: EndpointConfig) -> Self {
+        config.association = config.association.sanitized();
+        config.cookie_secret_rotation = config
+            .cookie_secret_rotation
+            .clamp(core::time::Duration::from_secs(1), crate::config::MAX_TIMER);
         let mut rng = ChaCha8Rng::seed_from_u64(config.rng_seed);
         let keys = CookieKeys::new(now, config.cookie_secret_rotation, &mut rng);
         Self {

@@ -75,7 +75,7 @@ mod tx;
 pub use association::{
     Association, PathStats, Ports, Side, State, Stats, Transmit, MAX_CONTROL_QUEUE,
 };
-pub use config::{AssociationConfig, EndpointConfig, Extensions};
+pub use config::{AssociationConfig, EndpointConfig, Extensions, MAX_TIMER};
 pub use cookie::Negotiated;
 pub use data::{Message, SendOptions};
 pub use endpoint::{ConnectError, Endpoint, EndpointStats, EndpointTransmit};

@@ -256,7 +256,9 @@ pub struct Association {
     sender: Option<send::Sender>,
     /// Receive path, once the association is up.
     receiver: Option<receive::Receiver>,
-    /// Per received packet: whether it carried DATA, and whether any had the I bit.
+    /// Per received packet: its length, whether it carried DATA, and whether any had the I
+    /// bit.
+    packet_len: usize,
     packet_had_data: bool,
     packet_immediate: bool,
 
@@ -274,6 +276,7 @@ impl Association {
         rng_seed: u64,
         remote: Option<SocketAddr>,
     ) -> Self {
+        let config = config.sanitized();
         let mut rng = ChaCha8Rng::seed_from_u64(rng_seed);
         let keys = CookieKeys::new(now, STANDALONE_SECRET_ROTATION, &mut rng);
         let rto = RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max);
@@ -302,6 +305,7 @@ impl Association {
             keys: Some(keys),
             sender: None,
             receiver: None,
+            packet_len: 0,
             packet_had_data: false,
             packet_immediate: false,
             control: VecDeque::new(),
@@ -483,6 +487,7 @@ impl Association {
             return;
         }
         self.stats.packets_received += 1;
+        self.packet_len = packet.as_bytes().len();
         self.stats.bytes_received += packet.as_bytes().len() as u64;
 
         if self.state == State::Closed {
@@ -932,6 +937,8 @@ impl Association {
         self.sender = None;
         for p in &mut self.paths {
             p.stop_heartbeats();
+            // T3 and congestion state go with the send path: no deadline outlives the TCB.
+            p.send = None;
         }
         self.init = None;
         self.cookie = None;

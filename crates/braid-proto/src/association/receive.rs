@@ -162,6 +162,13 @@ impl Association {
         }
         self.stats.data_chunks_received += 1;
         self.stats.data_bytes_received += len as u64;
+        // A payload is a view of its packet: held for reassembly it keeps the whole packet
+        // alive. When it is small next to the packet (several chunks, or padding), copy it,
+        // so memory held stays proportional to the bytes counted against the window.
+        let mut frag = frag;
+        if frag.payload.len() * 2 < self.packet_len {
+            frag.payload = braid_wire::Bytes::copy_from_slice(&frag.payload);
+        }
         match rx.reassembly.add(tsn, frag) {
             Ok(()) => Flow::Continue,
             Err(ReassemblyError::NoRoom) => {
@@ -223,6 +230,10 @@ impl Association {
 
     /// The SACK to bundle at the front of the next packet, if one is due.
     pub(super) fn take_due_sack(&mut self) -> Option<Chunk> {
+        // Nothing is acknowledged once the association is gone (e.g. DATA then ABORT).
+        if !self.state.is_up() {
+            return None;
+        }
         let a_rwnd = self.a_rwnd();
         let max = self
             .config
@@ -271,6 +282,9 @@ impl Association {
 
     /// When the delayed-SACK timer fires.
     pub(super) fn sack_deadline(&self) -> Option<Instant> {
+        if !self.state.is_up() {
+            return None;
+        }
         self.receiver
             .as_ref()
             .and_then(|r| r.tracker.sack_deadline())

@@ -34,6 +34,8 @@ pub(super) struct Sender {
     window_closed_at: Option<Instant>,
     /// The first zero-window probe may go (its timer, one RTO after the close, fired).
     probe_due: bool,
+    /// Chunks were just marked for fast retransmit: the next packet ignores cwnd.
+    fast_rtx_pending: bool,
     /// Whether a SACK arrived since the last T3 expiry (lost zero-window probes do not count
     /// as failures while the peer keeps answering, RFC 9260 §6.1 A).
     sack_since_t3: bool,
@@ -97,6 +99,7 @@ impl Association {
             interleaving: n.interleaving,
             window_closed_at: None,
             probe_due: false,
+            fast_rtx_pending: false,
             sack_since_t3: false,
         });
     }
@@ -236,7 +239,9 @@ impl Association {
         let burst = ps.cc.max_burst_limit(flight_on_path);
         let mut sent_any = false;
 
-        // Retransmissions, lowest TSN first.
+        // Retransmissions, lowest TSN first. §7.2.4 step 3: the packet of a fast retransmit
+        // ignores cwnd ("SHOULD ignore the value of cwnd and SHOULD NOT delay").
+        let fast = core::mem::take(&mut tx.fast_rtx_pending);
         loop {
             let room = builder.remaining();
             let flight = tx.outstanding.bytes_in_flight_on(path);
@@ -245,7 +250,7 @@ impl Association {
             let pw = &tx.peer_window;
             let Some(rt) = tx.outstanding.next_retransmit(now, path, |size| {
                 size <= room
-                    && cc.can_send_within(burst, flight, size)
+                    && (fast || cc.can_send_within(burst, flight, size))
                     && pw.can_send(total_flight, size)
             }) else {
                 break;
@@ -354,11 +359,23 @@ impl Association {
 
     /// A SACK (RFC 9260 §6.2.1), or the Cumulative TSN Ack of a SHUTDOWN treated as one.
     pub(super) fn handle_sack(&mut self, now: Instant, sack: &Sack) {
+        self.process_ack(now, sack, true);
+    }
+
+    /// A SACK, or (`revoke` false) a SHUTDOWN's Cumulative TSN Ack as a SACK without gap
+    /// blocks that revokes nothing (RFC 9260 §3.3.8).
+    pub(super) fn process_ack(&mut self, now: Instant, sack: &Sack, revoke: bool) {
         let Some(tx) = self.sender.as_mut() else {
             return;
         };
         self.stats.sacks_received += 1;
-        let outcome = match tx.outstanding.handle_sack(sack, now) {
+        let result = if revoke {
+            tx.outstanding.handle_sack(sack, now)
+        } else {
+            tx.outstanding
+                .handle_shutdown_ack(sack.cumulative_tsn_ack, now)
+        };
+        let outcome = match result {
             Ok(o) => o,
             // §6.2.1 D i: a SACK older than the cumulative ack is ignored.
             Err(SackError::Stale) => return,
@@ -385,6 +402,7 @@ impl Association {
         let rtt = outcome.rtt_sample;
         let any_acked = outcome.paths.iter().any(|p| p.newly_acked > 0);
         self.stats.fast_retransmits += outcome.fast_retransmits.len() as u64;
+        let fast_rtx = !outcome.fast_retransmits.is_empty();
         let in_recovery = outcome.in_fast_recovery;
         for pa in &outcome.paths {
             let Some(path) = self.paths.iter_mut().find(|p| p.id == pa.path) else {
@@ -418,6 +436,11 @@ impl Association {
         }
         if any_acked {
             self.error_count = 0;
+        }
+        if fast_rtx {
+            if let Some(tx) = self.sender.as_mut() {
+                tx.fast_rtx_pending = true;
+            }
         }
         self.after_acknowledgement(now);
     }

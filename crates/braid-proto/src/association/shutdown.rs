@@ -14,6 +14,10 @@ impl Association {
     /// T5-shutdown-guard (5 × RTO.Max), and enters SHUTDOWN-SENT.
     pub(super) fn send_shutdown(&mut self, now: Instant) {
         self.stop_heartbeats();
+        // One SHUTDOWN waiting at most: a newer one (fresher Cumulative TSN Ack) replaces
+        // it, so a peer sending DATA in SHUTDOWN-SENT cannot grow the queue (§9.2).
+        self.control
+            .retain(|o| !matches!(o.chunk, Chunk::Shutdown(_)));
         let chunk = Chunk::Shutdown(Shutdown {
             cumulative_tsn_ack: self.cum_tsn_received(),
         });
@@ -58,7 +62,7 @@ impl Association {
                 gap_blocks: Vec::new(),
                 duplicate_tsns: Vec::new(),
             };
-            self.handle_sack(now, &sack);
+            self.process_ack(now, &sack, false);
         }
         match self.state {
             // §9.2: enter SHUTDOWN-RECEIVED, stop taking new data; answer with SHUTDOWN ACK

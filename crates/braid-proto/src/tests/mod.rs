@@ -9,6 +9,7 @@ mod handshake;
 mod heartbeat;
 mod ootb;
 mod random;
+mod review;
 mod shutdown;
 mod transfer;
 mod unknown;

@@ -642,6 +642,33 @@ impl Outstanding {
         sack: &Sack,
         now: Instant,
     ) -> Result<&SackOutcome, SackError> {
+        self.process_ack(sack, now, true)
+    }
+
+    /// The Cumulative TSN Ack of a SHUTDOWN chunk (RFC 9260 §3.3.8): like a SACK without gap
+    /// blocks, except that the missing blocks revoke nothing — "a SHUTDOWN chunk does not
+    /// carry this meaning" — so gap-acked chunks stay acknowledged.
+    pub(crate) fn handle_shutdown_ack(
+        &mut self,
+        cum_ack: Tsn,
+        now: Instant,
+    ) -> Result<&SackOutcome, SackError> {
+        let sack = Sack {
+            cumulative_tsn_ack: cum_ack,
+            a_rwnd: 0,
+            gap_blocks: Vec::new(),
+            duplicate_tsns: Vec::new(),
+        };
+        self.process_ack(&sack, now, false)
+    }
+
+    /// SACK processing; `revoke` is false for a SHUTDOWN's cumulative ack.
+    fn process_ack(
+        &mut self,
+        sack: &Sack,
+        now: Instant,
+        revoke: bool,
+    ) -> Result<&SackOutcome, SackError> {
         let cum = sack.cumulative_tsn_ack;
         let highest_sent = self.highest_sent();
         // D i: "If Cumulative TSN Ack is less than the Cumulative TSN Ack Point, drop the
@@ -688,7 +715,7 @@ impl Outstanding {
         self.cum_ack = cum;
         self.outcome.cum_ack_advanced = newly > 0;
 
-        let highest_reported = self.apply_gap_blocks(sack);
+        let highest_reported = self.apply_gap_blocks(sack, revoke);
 
         // D iv: "If the Cumulative TSN Ack matches or exceeds the Fast Recovery exitpoint
         // (Section 7.2.4), Fast Recovery is exited."
@@ -719,7 +746,7 @@ impl Outstanding {
 
     /// Applies the Gap Ack Blocks of `sack` (whose cumulative ack is already applied) and
     /// returns the highest TSN they report received.
-    fn apply_gap_blocks(&mut self, sack: &Sack) -> Option<Tsn> {
+    fn apply_gap_blocks(&mut self, sack: &Sack, revoke: bool) -> Option<Tsn> {
         let len = self.items.len();
         let cum = self.cum_ack;
         // Normalise: index ranges, in order, without overlap, within what was sent. The
@@ -783,7 +810,7 @@ impl Outstanding {
                     self.marks.remove();
                     self.outcome.acked(tsn, item);
                 }
-                (ChunkState::GapAcked, false) => {
+                (ChunkState::GapAcked, false) if revoke => {
                     // D iii: "If the SACK is missing a TSN that was previously acknowledged
                     // via a Gap Ack Block (e.g., the data receiver reneged on the data),
                     // then consider the corresponding DATA that might be possibly missing:
