@@ -42,6 +42,7 @@ pub mod check;
 mod link;
 mod node;
 mod sim;
+pub mod soak;
 
 pub use link::{DropReason, GilbertElliott, LinkChange, LinkConfig, LinkStats};
 pub use node::Node;

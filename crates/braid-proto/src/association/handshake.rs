@@ -124,7 +124,7 @@ impl Association {
             // §9.2: in SHUTDOWN-ACK-SENT an INIT (our SHUTDOWN COMPLETE may have been lost) is
             // discarded and the SHUTDOWN ACK retransmitted.
             State::ShutdownAckSent => {
-                self.queue_reply(path, self.peer_tag, Chunk::ShutdownAck);
+                self.queue_shutdown_ack(path);
             }
             // §5.2.2: an unexpected INIT: a new random tag (not our current one) and the
             // existing tags as tie-tags, so a COOKIE ECHO can prove a restart.
@@ -314,7 +314,7 @@ impl Association {
                 // out of the blue and answers SHUTDOWN COMPLETE with that tag reflected, which
                 // closes us at once); the ERROR "Cookie Received While Shutting Down" goes to the
                 // new incarnation, with its tag.
-                self.queue_reply(path, self.peer_tag, Chunk::ShutdownAck);
+                self.queue_shutdown_ack(path);
                 self.queue_reply(
                     path,
                     c.peer_tag,

@@ -33,11 +33,19 @@ impl Association {
     /// Sends SHUTDOWN ACK, arms T2-shutdown and enters SHUTDOWN-ACK-SENT.
     pub(super) fn send_shutdown_ack(&mut self, now: Instant, path: PathId) {
         self.stop_heartbeats();
-        self.queue(path, self.peer_tag, Chunk::ShutdownAck);
+        self.queue_shutdown_ack(path);
         let rto = self.primary_rto();
         self.set_timer(Timer::T2, Some(now + rto));
         self.set_timer(Timer::T5, None);
         self.state = State::ShutdownAckSent;
+    }
+
+    /// Queues a SHUTDOWN ACK to the peer, replacing one still waiting: requests for it (T2,
+    /// a retransmitted SHUTDOWN, an INIT in SHUTDOWN-ACK-SENT) coalesce into one chunk.
+    pub(super) fn queue_shutdown_ack(&mut self, path: PathId) {
+        self.control
+            .retain(|o| !matches!(o.chunk, Chunk::ShutdownAck));
+        self.queue(path, self.peer_tag, Chunk::ShutdownAck);
     }
 
     /// RFC 9260 §8.3: no heartbeats once SHUTDOWN or SHUTDOWN ACK has been sent.
@@ -79,7 +87,7 @@ impl Association {
             // §9.2: simultaneous shutdown — SHUTDOWN ACK at once, go to SHUTDOWN-ACK-SENT.
             State::ShutdownSent => self.send_shutdown_ack(now, path),
             // Our SHUTDOWN ACK was lost: send it again now rather than at T2.
-            State::ShutdownAckSent => self.queue_reply(path, self.peer_tag, Chunk::ShutdownAck),
+            State::ShutdownAckSent => self.queue_shutdown_ack(path),
             State::Closed | State::CookieWait | State::CookieEchoed => {}
         }
     }

@@ -92,7 +92,7 @@ impl Association {
         match self.state {
             State::ShutdownSent => self.send_shutdown(now),
             State::ShutdownAckSent => {
-                self.queue(self.primary, self.peer_tag, Chunk::ShutdownAck);
+                self.queue_shutdown_ack(self.primary);
                 let rto = self.primary_rto();
                 self.set_timer(Timer::T2, Some(now + rto));
             }

@@ -84,6 +84,9 @@ struct Item {
     fast_retransmitted: bool,
     /// Reneged on by the peer: its acknowledgement time says nothing about the RTT.
     reneged: bool,
+    /// Marked for retransmission (T3 or fast) at some point: a late acknowledgement of the
+    /// original measures the timeout, not the RTT (Karn, RFC 9260 §6.3.1 C5).
+    marked: bool,
 }
 
 impl Item {
@@ -219,6 +222,8 @@ impl PathAck {
 /// its buffers have grown): copy out what you need before the next call.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SackOutcome {
+    /// Chunks sent before this instant give no RTT sample (a retransmission followed).
+    sample_after: Option<Instant>,
     /// The Cumulative TSN Ack Point after the SACK.
     pub(crate) cum_ack: Tsn,
     /// Whether the SACK advanced it.
@@ -295,7 +300,11 @@ impl SackOutcome {
         // §6.3.1 C5: "RTT measurements MUST NOT be made using chunks that were
         // retransmitted (and thus for which it is ambiguous whether the reply was for the
         // first instance of the chunk or for a later instance)."
-        if !item.retransmitted() && !item.reneged {
+        // And "RTT measurements SHOULD only be made using a chunk with TSN r if no chunk
+        // with TSN less than or equal to r was retransmitted since the chunk with TSN r was
+        // sent": conservatively, none sent before the latest retransmission.
+        let fresh = self.sample_after.is_none_or(|t| item.sent > t);
+        if !item.retransmitted() && !item.reneged && !item.marked && fresh {
             self.rtt_sample = Some(RttSample {
                 path: item.path,
                 tsn,
@@ -390,6 +399,8 @@ pub(crate) struct Outstanding {
     /// No chunk at or after this TSN is gap-acked (bounds the revocation walk).
     gap_acked_end: Tsn,
     /// The Fast Recovery exit point (§7.2.4 6), while in Fast Recovery.
+    /// When a chunk was last retransmitted (for the second rule of RFC 9260 §6.3.1 C5).
+    last_rtx_at: Option<Instant>,
     recovery: Option<Tsn>,
     loss: Box<dyn LossDetector>,
     outcome: SackOutcome,
@@ -420,6 +431,7 @@ impl Outstanding {
             },
             gap_acked_end: initial_tsn,
             recovery: None,
+            last_rtx_at: None,
             loss,
             outcome: SackOutcome::default(),
             gaps: Vec::new(),
@@ -568,6 +580,7 @@ impl Outstanding {
             misses: 0,
             fast_retransmitted: false,
             reneged: false,
+            marked: false,
         });
         self.flight.add(path, size);
         Ok(size)
@@ -620,6 +633,7 @@ impl Outstanding {
         item.state = ChunkState::InFlight;
         item.path = path;
         item.sent = now;
+        self.last_rtx_at = Some(now);
         item.transmissions = item.transmissions.saturating_add(1);
         item.misses = 0;
         Some(Retransmission {
@@ -690,6 +704,7 @@ impl Outstanding {
         let newly = cum.distance_from(self.cum_ack) as usize;
         let was_in_recovery = self.recovery.is_some();
         self.outcome.reset(cum, &self.flight);
+        self.outcome.sample_after = self.last_rtx_at;
         self.outcome.duplicate_tsns = sack.duplicate_tsns.len();
 
         // The Cumulative TSN Ack frees everything up to it.
@@ -890,6 +905,7 @@ impl Outstanding {
         for (i, item) in self.items.iter_mut().enumerate() {
             if item.state == ChunkState::InFlight && item.path == path {
                 item.state = ChunkState::Retransmit;
+                item.marked = true;
                 item.misses = 0;
                 removed += item.size;
                 self.marks
@@ -1057,6 +1073,7 @@ impl LossScan<'_> {
                 // retransmission"; 5: "Mark the DATA chunk(s) as being fast retransmitted
                 // and thus ineligible for a subsequent Fast Retransmit."
                 item.state = ChunkState::Retransmit;
+                item.marked = true;
                 item.fast_retransmitted = true;
                 self.flight.sub(item.path, item.size);
                 self.marks.add(tsn);
@@ -1473,16 +1490,12 @@ mod tests {
         let r = o.next_retransmit(t1, P0, |size| size < SZ);
         assert!(r.is_none(), "does not fit");
         assert_eq!(o.retransmit_count(), 2);
-        // The originals of 12 arrive: sampled from 12, the newest never-retransmitted one.
+        // The originals of 12 arrive. 12 was never resent, but it was marked by T3, and 10
+        // and 11 (lower TSNs) were retransmitted after it was sent: RFC 9260 §6.3.1 C5 allows
+        // no sample from it — its ack time measures the timeout, not the path, and taking
+        // it inflated the RTO in a feedback loop (found by the soak matrix).
         let out = o.handle_sack(&sack(12, &[]), t1).unwrap();
-        assert_eq!(
-            out.rtt_sample,
-            Some(RttSample {
-                path: P0,
-                tsn: Tsn(12),
-                sent: t0 + Duration::from_millis(2)
-            })
-        );
+        assert_eq!(out.rtt_sample, None);
         assert_eq!(out.newest_delivered.map(|d| d.tsn), Some(Tsn(11)));
         assert_eq!(o.retransmit_count(), 1, "12 no longer needs resending");
         o.check_invariants();
