@@ -10,24 +10,6 @@ use braid_sim::soak::{failure_line, run_many, Report};
 /// Seeds run in CI.
 const SEEDS: u64 = 5_000;
 
-/// Seeds of `0..SEEDS` that fail because of a known braid-proto bug. They still run and their
-/// failure line is still printed every time; only they do not fail the test. Remove an entry
-/// once its bug is fixed (the test says so when one passes).
-const KNOWN_FAILURES: &[(u64, &str)] = &[
-    (
-        996,
-        "SHUTDOWN COMPLETE lost, then a reordered DATA reaches the closed client, which \
-         answers ABORT(T) (RFC 9260 §8.4 rule 8); the server, still in SHUTDOWN-ACK-SENT, \
-         accepts it and closes PeerAborted instead of Shutdown",
-    ),
-    (
-        4301,
-        "SHUTDOWN COMPLETE delayed (reordered), a reordered SACK reaches the closed server, \
-         which answers ABORT(T); the client, still in SHUTDOWN-ACK-SENT, accepts it and \
-         closes PeerAborted instead of Shutdown",
-    ),
-];
-
 #[test]
 fn soak_matrix() {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -55,17 +37,9 @@ fn soak_matrix() {
         totals.max_message_runs > 0,
         "the matrix covers 256 KiB messages"
     );
-    for (seed, why) in KNOWN_FAILURES {
-        if totals.failures.iter().any(|(s, _)| s == seed) {
-            println!("soak seed {seed}: known braid-proto bug, not counted: {why}");
-        } else {
-            println!("soak seed {seed} now passes: remove it from KNOWN_FAILURES");
-        }
-    }
     let new: Vec<_> = totals
         .failures
         .iter()
-        .filter(|(seed, _)| !KNOWN_FAILURES.iter().any(|(k, _)| k == seed))
         .map(|(seed, f)| failure_line(*seed, f))
         .collect();
     assert!(

@@ -614,7 +614,14 @@ impl Association {
                 } else {
                     tag_ok
                 };
-                if accepted {
+                if accepted && abort.t_bit && self.state == State::ShutdownAckSent {
+                    // A T-bit ABORT comes from a peer without a TCB (§8.4 rule 8). In
+                    // SHUTDOWN-ACK-SENT that means it already completed the shutdown and our
+                    // lost SHUTDOWN COMPLETE never reached it: everything was acknowledged
+                    // both ways before SHUTDOWN ACK went out (§9.2), so the shutdown is done.
+                    self.close(CloseReason::Shutdown);
+                    Flow::Stop
+                } else if accepted {
                     self.close(CloseReason::PeerAborted(abort.causes));
                     Flow::Stop
                 } else {

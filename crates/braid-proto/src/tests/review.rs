@@ -156,3 +156,44 @@ fn shutdown_does_not_revoke_gap_acked_data() {
     pair.run(Duration::from_secs(10), &mut |_, _| Fate::Deliver);
     let _ = perfect;
 }
+
+/// The SHUTDOWN COMPLETE is lost and a late packet reaches the side that already closed,
+/// which answers with a T-bit ABORT (RFC 9260 §8.4 rule 8). The side in SHUTDOWN-ACK-SENT had
+/// every byte acknowledged both ways: the shutdown is complete, not aborted (found by the
+/// soak matrix, seeds 996 and 4301).
+#[test]
+fn lost_shutdown_complete_then_out_of_the_blue_abort_is_a_graceful_close() {
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
+    let a_tag = pair.assoc(Side::A).local_tag();
+    let now = pair.now;
+    pair.assoc_mut(Side::A).shutdown(now);
+    // A -> SHUTDOWN -> Z;  A <- SHUTDOWN ACK <- Z;  A -> SHUTDOWN COMPLETE -> (lost)
+    let shutdown = pair.transmit_one(Side::A);
+    pair.deliver(&shutdown);
+    let ack = pair.transmit_one(Side::Z);
+    assert!(ack.is(t::SHUTDOWN_ACK));
+    pair.deliver(&ack);
+    let complete = pair.transmit_one(Side::A);
+    assert!(complete.is(t::SHUTDOWN_COMPLETE));
+    assert!(pair
+        .events(Side::A)
+        .contains(&crate::Event::Closed(crate::CloseReason::Shutdown)));
+    assert_eq!(pair.a.association_count(), 0, "A forgot the association");
+    assert_eq!(pair.state(Side::Z), Some(State::ShutdownAckSent));
+    // A late packet of the old association (a heartbeat) reaches A:
+    // Z -> HEARTBEAT(tag A) -> A;  A <- ... A -> ABORT(T, tag A) -> Z
+    let hb = Chunk::Heartbeat(braid_wire::Heartbeat {
+        info: braid_wire::Bytes::from_static(b"late"),
+    });
+    pair.deliver_bytes(Side::A, packet(a_tag, &[hb]));
+    let abort = pair.transmit_one(Side::A);
+    assert!(abort.is(t::ABORT));
+    pair.deliver(&abort);
+    assert_eq!(
+        pair.events(Side::Z),
+        vec![
+            crate::Event::ShutdownStarted,
+            crate::Event::Closed(crate::CloseReason::Shutdown)
+        ]
+    );
+}
