@@ -139,7 +139,16 @@ impl LossDetector for ClassicLoss {
         let Some(bound) = bound else {
             return;
         };
+        let newest_sent = sack.newest_delivered.map(|d| d.sent);
         chunks.for_each_in_flight_before(bound, |chunk| {
+            // HTNA counts a hole as missed because something sent after it arrived; TSN order
+            // stands for send order only for chunks sent once. A retransmitted chunk (after a
+            // T3) is missed only when data sent after its latest transmission is newly
+            // acknowledged — otherwise the acks of the originals still in flight would fast
+            // retransmit it again (thousands of spurious retransmissions after one T3).
+            if chunk.retransmitted() && newest_sent.is_none_or(|s| s <= chunk.sent()) {
+                return;
+            }
             let misses = chunk.add_miss_indication();
             // Step 5: "Mark the DATA chunk(s) as being fast retransmitted and thus
             // ineligible for a subsequent Fast Retransmit."
