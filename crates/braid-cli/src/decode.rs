@@ -6,7 +6,9 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use braid_wire::checksum::{packet_crc32c, stored_checksum};
-use braid_wire::pcap::{sctp_payload_on_ports, PcapReader, SCTP_OVER_UDP_PORT};
+use braid_wire::pcap::{
+    sctp_payload_any_udp_port, sctp_payload_on_ports, PcapReader, SCTP_OVER_UDP_PORT,
+};
 use braid_wire::{Bytes, ChecksumPolicy, Packet};
 
 /// Arguments of `braid decode`.
@@ -18,6 +20,10 @@ pub(crate) struct DecodeArgs {
     /// Also take SCTP over UDP (RFC 6951) on this UDP port (9899 is always taken).
     #[arg(long = "udp-port", value_name = "PORT")]
     udp_ports: Vec<u16>,
+    /// Take every UDP datagram whose payload is an SCTP packet with a valid CRC32c, whatever
+    /// its ports (captures made with `--pcap` by `braid server`, `client` and `perf`).
+    #[arg(long)]
+    udp_any: bool,
     /// Print each packet's bytes as hex under its trace line.
     #[arg(long)]
     hex: bool,
@@ -59,7 +65,15 @@ pub(crate) fn run(args: &DecodeArgs) -> Result<(), String> {
         let link = reader.link_type();
         while let Some(rec) = reader.next_record().map_err(|e| e.to_string())? {
             let ts = rec.timestamp.as_secs_f64();
-            match sctp_payload_on_ports(link, &rec.data, &ports) {
+            let frame = if args.udp_any {
+                sctp_payload_any_udp_port(link, &rec.data).filter(|f| {
+                    braid_wire::Packet::parse(f.sctp.clone(), braid_wire::ChecksumPolicy::Crc32c)
+                        .is_ok()
+                })
+            } else {
+                sctp_payload_on_ports(link, &rec.data, &ports)
+            };
+            match frame {
                 Some(frame) => {
                     let addrs = format!("{} > {}", frame.src, frame.dst);
                     decoder.packet(Some(ts), &addrs, frame.sctp)

@@ -94,6 +94,9 @@ struct Work {
     /// Associations that may have events.
     events: VecDeque<AssociationHandle>,
     in_events: HashSet<AssociationHandle>,
+    /// Associations that may have complete messages to read.
+    readable: VecDeque<AssociationHandle>,
+    in_readable: HashSet<AssociationHandle>,
     /// Every association's next deadline, ordered.
     deadlines: BTreeSet<(Instant, AssociationHandle)>,
     scheduled: HashMap<AssociationHandle, Instant>,
@@ -229,6 +232,14 @@ impl Endpoint {
         }
         if w.in_events.insert(handle) {
             w.events.push_back(handle);
+        }
+        if self
+            .associations
+            .get(&handle)
+            .is_some_and(|a| a.readable_messages() > 0)
+            && w.in_readable.insert(handle)
+        {
+            w.readable.push_back(handle);
         }
         self.reschedule(handle);
     }
@@ -542,6 +553,24 @@ impl Endpoint {
             .into_iter()
             .flatten()
             .min()
+    }
+
+    /// The next association with complete messages to read (with
+    /// [`Association::read_message`] through [`association_mut`](Self::association_mut)).
+    /// Each is reported once per batch of arrivals; read until `read_message` returns `None`.
+    pub fn poll_readable(&mut self) -> Option<AssociationHandle> {
+        self.settle();
+        while let Some(handle) = self.work.readable.pop_front() {
+            self.work.in_readable.remove(&handle);
+            if self
+                .associations
+                .get(&handle)
+                .is_some_and(|a| a.readable_messages() > 0)
+            {
+                return Some(handle);
+            }
+        }
+        None
     }
 
     /// The next association event.

@@ -609,6 +609,24 @@ pub fn sctp_payload_on_ports(
     frame: &Bytes,
     udp_ports: &[u16],
 ) -> Option<SctpFrame> {
+    extract(link_type, frame, |sport, dport| {
+        udp_ports.iter().any(|&p| p == sport || p == dport)
+    })
+}
+
+/// Like [`sctp_payload_on_ports`], but takes the payload of every UDP datagram, whatever its
+/// ports, as SCTP: for captures of SCTP over UDP on ports chosen at run time. The caller tells
+/// SCTP from other UDP traffic, for instance by the CRC32c checksum
+/// ([`Packet::parse`](crate::Packet::parse)).
+pub fn sctp_payload_any_udp_port(link_type: u32, frame: &Bytes) -> Option<SctpFrame> {
+    extract(link_type, frame, |_, _| true)
+}
+
+fn extract(
+    link_type: u32,
+    frame: &Bytes,
+    udp_ports: impl Fn(u16, u16) -> bool,
+) -> Option<SctpFrame> {
     let (offset, version) = link_payload(link_type & 0xffff, frame)?;
     let ip = frame.get(offset..)?;
     let version = match version {
@@ -630,7 +648,7 @@ pub fn sctp_payload_on_ports(
             let udp = frame.get(start..end)?;
             let sport = be16(udp, 0)?;
             let dport = be16(udp, 2)?;
-            if !udp_ports.iter().any(|&p| p == sport || p == dport) {
+            if !udp_ports(sport, dport) {
                 return None;
             }
             let udp_len = usize::from(be16(udp, 4)?);

@@ -415,6 +415,12 @@ impl Association {
         self.primary
     }
 
+    /// The peer's transport address on the primary path (when the association was given
+    /// one: by `Endpoint`, always).
+    pub fn primary_remote(&self) -> Option<SocketAddr> {
+        self.path(self.primary).and_then(|p| p.remote)
+    }
+
     /// The current RTO of a path.
     pub fn rto(&self, path: PathId) -> Option<Duration> {
         self.path(path).map(|p| p.rto.rto())
@@ -425,12 +431,14 @@ impl Association {
         self.path(path).and_then(|p| p.rto.srtt())
     }
 
-    /// Whether the association has closed and has nothing left to send: its owner may drop it.
+    /// Whether the association has closed and has nothing left to send, report or read: its
+    /// owner may drop it.
     pub fn is_drained(&self) -> bool {
         self.state == State::Closed
             && !self.listening
             && self.control.is_empty()
             && self.events.is_empty()
+            && self.readable_messages() == 0
     }
 
     fn path(&self, id: PathId) -> Option<&Path> {

@@ -1,0 +1,694 @@
+//! A shard's driver: one task that owns the shard's socket, its sans-IO [`Endpoint`] and all
+//! its associations. Handles talk to it over channels; nothing on the packet path takes a
+//! lock.
+//!
+//! Each turn of the loop: take the queued commands, read the socket (one `recvmmsg` batch at
+//! a time, up to a bound so that commands and timers are not starved), fire due timers, feed
+//! blocked sends, hand complete messages and events to the handles, then write every packet
+//! the core has (GSO batches) and sleep until the socket, a command or the next deadline
+//! wakes it.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use braid_proto::{
+    AssociationConfig, AssociationHandle, CloseReason, Endpoint, Event, Message, SendError,
+    SendOptions, StreamId,
+};
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::association::{Association, AssociationStats, Shared, Status};
+use crate::pcap::PcapSink;
+use crate::udp::{UdpIo, TX_FLUSH_BYTES};
+use crate::Error;
+
+/// Messages waiting in a handle's channel before the driver stops reading from the core.
+const MESSAGE_CHANNEL: usize = 64;
+/// Events kept for a handle that does not read them.
+const EVENT_CHANNEL: usize = 64;
+/// `recvmmsg` batches per turn before the driver looks at commands and timers again.
+const RX_BATCHES_PER_TURN: usize = 16;
+/// Commands taken per turn.
+const COMMANDS_PER_TURN: usize = 4096;
+
+/// What a handle asks of its shard's driver.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Connect {
+        remote: SocketAddr,
+        peer_port: u16,
+        config: Option<AssociationConfig>,
+        reply: oneshot::Sender<Result<Association, Error>>,
+    },
+    Send {
+        handle: AssociationHandle,
+        stream: StreamId,
+        payload: Bytes,
+        options: SendOptions,
+    },
+    ReadMore {
+        handle: AssociationHandle,
+    },
+    Shutdown {
+        handle: AssociationHandle,
+    },
+    Abort {
+        handle: AssociationHandle,
+    },
+    Dropped {
+        handle: AssociationHandle,
+    },
+    Stats {
+        handle: AssociationHandle,
+        reply: oneshot::Sender<Option<AssociationStats>>,
+    },
+    Buffered {
+        handle: AssociationHandle,
+        reply: oneshot::Sender<usize>,
+    },
+    Flushed {
+        handle: AssociationHandle,
+        reply: oneshot::Sender<()>,
+    },
+    Close,
+}
+
+/// A send the core refused for lack of buffer space, retried when space frees up.
+#[derive(Debug)]
+struct PendingSend {
+    stream: StreamId,
+    payload: Bytes,
+    options: SendOptions,
+}
+
+/// The driver's side of one association.
+#[derive(Debug)]
+struct Link {
+    /// `None` once the association has ended and every message went to the handle: the
+    /// handle's `recv` then returns `None`.
+    messages: Option<mpsc::Sender<Message>>,
+    events: mpsc::Sender<Event>,
+    status: watch::Sender<Status>,
+    shared: Arc<Shared>,
+    pending: VecDeque<PendingSend>,
+    /// Shutdown asked for; starts when `pending` is empty.
+    shutdown_requested: bool,
+    /// Waiting for everything sent to be acknowledged.
+    flush_waiters: Vec<oneshot::Sender<()>>,
+    /// The handle is gone: messages are read and dropped.
+    dropped: bool,
+    closed: bool,
+}
+
+/// Everything one shard owns.
+pub(crate) struct Driver {
+    endpoint: Endpoint,
+    io: UdpIo,
+    commands: mpsc::UnboundedReceiver<Command>,
+    /// Handed to the associations this shard creates (weak, so that the driver notices when
+    /// the endpoint and every handle are gone).
+    command_tx: mpsc::WeakUnboundedSender<Command>,
+    accepted: mpsc::Sender<Association>,
+    links: HashMap<AssociationHandle, Link>,
+    /// Associations with sends waiting for buffer space.
+    blocked_senders: HashSet<AssociationHandle>,
+    /// Associations with `flushed` waiters.
+    flush_waiting: HashSet<AssociationHandle>,
+    /// Associations whose reader has room again.
+    read_more: Vec<AssociationHandle>,
+    pcap: Option<PcapSink>,
+    closing: bool,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("local", &self.io.local_addr())
+            .field("associations", &self.links.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Driver {
+    pub(crate) fn new(
+        endpoint: Endpoint,
+        io: UdpIo,
+        commands: mpsc::UnboundedReceiver<Command>,
+        command_tx: mpsc::WeakUnboundedSender<Command>,
+        accepted: mpsc::Sender<Association>,
+        pcap: Option<PcapSink>,
+    ) -> Self {
+        Self {
+            endpoint,
+            io,
+            commands,
+            command_tx,
+            accepted,
+            links: HashMap::new(),
+            blocked_senders: HashSet::new(),
+            flush_waiting: HashSet::new(),
+            read_more: Vec::new(),
+            pcap,
+            closing: false,
+        }
+    }
+
+    /// Runs until the endpoint is closed and every association has ended, or every handle is
+    /// gone.
+    pub(crate) async fn run(mut self) {
+        let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut commands_open = true;
+        loop {
+            let now = Instant::now();
+            commands_open &= self.take_commands(now);
+            self.receive(now);
+            let now = Instant::now();
+            if self.endpoint.poll_timeout().is_some_and(|t| t <= now) {
+                self.endpoint.handle_timeout(now);
+            }
+            self.feed_blocked_sends(now);
+            if self.deliver(now) {
+                // Messages went to the application: let it run before packets go out, so
+                // that a reply it sends at once leaves in the same packet as the SACK (RFC
+                // 9260 §6.2 lets a SACK ride with outgoing DATA) instead of a packet of its
+                // own.
+                tokio::task::yield_now().await;
+                let now = Instant::now();
+                commands_open &= self.take_commands(now);
+                self.feed_blocked_sends(now);
+                // Commands taken here (`ReadMore`, `Flushed`…) need their answers now: the
+                // loop may sleep next.
+                self.deliver(now);
+            }
+            self.transmit(now);
+            if (!commands_open || self.closing) && self.links.values().all(|l| l.closed) {
+                if self.io.blocked() {
+                    // Let the last packets (SHUTDOWN COMPLETE, ABORT) go out.
+                    let _ = self.io.writable().await;
+                    self.io.flush();
+                }
+                break;
+            }
+
+            let deadline = self.endpoint.poll_timeout();
+            if let Some(at) = deadline {
+                sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+            }
+            let blocked = self.io.blocked();
+            tokio::select! {
+                biased;
+                c = self.commands.recv(), if commands_open => match c {
+                    Some(c) => self.command(Instant::now(), c),
+                    None => commands_open = false,
+                },
+                r = self.io.readable() => {
+                    if let Err(e) = r {
+                        tracing::warn!("socket: {e}");
+                        break;
+                    }
+                }
+                _ = self.io.writable(), if blocked => {}
+                () = &mut sleep, if deadline.is_some() => {}
+            }
+        }
+        if let Some(p) = self.pcap.take() {
+            p.finish();
+        }
+    }
+
+    /// Takes the queued commands (up to a bound); `false` once every sender is gone.
+    fn take_commands(&mut self, now: Instant) -> bool {
+        for _ in 0..COMMANDS_PER_TURN {
+            match self.commands.try_recv() {
+                Ok(c) => self.command(now, c),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return false,
+            }
+        }
+        true
+    }
+
+    fn command(&mut self, now: Instant, command: Command) {
+        match command {
+            Command::Connect {
+                remote,
+                peer_port,
+                config,
+                reply,
+            } => {
+                let result = self
+                    .endpoint
+                    .connect(now, remote, peer_port, config)
+                    .map_err(Error::from)
+                    .and_then(|h| {
+                        self.link(h, remote, Status::Connecting)
+                            .ok_or(Error::EndpointGone)
+                    });
+                let _ = reply.send(result);
+            }
+            Command::Send {
+                handle,
+                stream,
+                payload,
+                options,
+            } => {
+                let Some(link) = self.links.get_mut(&handle) else {
+                    return;
+                };
+                let pending = PendingSend {
+                    stream,
+                    payload,
+                    options,
+                };
+                if !link.pending.is_empty() {
+                    link.pending.push_back(pending);
+                    return;
+                }
+                let Some(assoc) = self.endpoint.association_mut(handle) else {
+                    release(&link.shared, pending.payload.len());
+                    return;
+                };
+                match assoc.send(
+                    now,
+                    pending.stream,
+                    pending.payload.clone(),
+                    &pending.options,
+                ) {
+                    Err(SendError::BufferFull { .. }) => {
+                        link.pending.push_back(pending);
+                        self.blocked_senders.insert(handle);
+                    }
+                    Ok(()) => release(&link.shared, pending.payload.len()),
+                    Err(e) => {
+                        // The handle checked what it could; the state changed since.
+                        tracing::debug!("send on {handle:?} refused: {e}");
+                        release(&link.shared, pending.payload.len());
+                    }
+                }
+            }
+            Command::ReadMore { handle } => self.read_more.push(handle),
+            Command::Shutdown { handle } => {
+                if let Some(link) = self.links.get_mut(&handle) {
+                    link.shutdown_requested = true;
+                    if link.pending.is_empty() {
+                        if let Some(a) = self.endpoint.association_mut(handle) {
+                            a.shutdown(now);
+                        }
+                    }
+                }
+            }
+            Command::Abort { handle } => {
+                if let Some(link) = self.links.get_mut(&handle) {
+                    for p in link.pending.drain(..) {
+                        release(&link.shared, p.payload.len());
+                    }
+                }
+                if let Some(a) = self.endpoint.association_mut(handle) {
+                    a.abort(now, "aborted by the application");
+                }
+            }
+            Command::Dropped { handle } => {
+                if let Some(link) = self.links.get_mut(&handle) {
+                    link.dropped = true;
+                    link.shutdown_requested = true;
+                    if link.pending.is_empty() {
+                        if let Some(a) = self.endpoint.association_mut(handle) {
+                            a.shutdown(now);
+                        }
+                    }
+                }
+            }
+            Command::Stats { handle, reply } => {
+                let stats = self.endpoint.association(handle).map(|a| AssociationStats {
+                    association: a.stats(),
+                    path: a.path_stats(a.primary_path()),
+                });
+                let _ = reply.send(stats);
+            }
+            Command::Buffered { handle, reply } => {
+                let core = self
+                    .endpoint
+                    .association(handle)
+                    .map_or(0, braid_proto::Association::total_buffered);
+                let _ = reply.send(core);
+            }
+            Command::Flushed { handle, reply } => {
+                if let Some(link) = self.links.get_mut(&handle) {
+                    if !link.closed {
+                        link.flush_waiters.push(reply);
+                        self.flush_waiting.insert(handle);
+                    }
+                }
+            }
+            Command::Close => {
+                self.closing = true;
+                let handles: Vec<_> = self.links.keys().copied().collect();
+                for h in handles {
+                    if let Some(a) = self.endpoint.association_mut(h) {
+                        a.abort(now, "endpoint closed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Registers the driver's side of a new association and builds its handle.
+    fn link(
+        &mut self,
+        handle: AssociationHandle,
+        remote: SocketAddr,
+        status: Status,
+    ) -> Option<Association> {
+        let commands = self.command_tx.upgrade()?;
+        let (msg_tx, msg_rx) = mpsc::channel(MESSAGE_CHANNEL);
+        let (ev_tx, ev_rx) = mpsc::channel(EVENT_CHANNEL);
+        let (st_tx, st_rx) = watch::channel(status);
+        let config = &self.endpoint.config().association;
+        let shared = Arc::new(Shared {
+            queued: AtomicUsize::new(0),
+            queue_limit: config.send_buffer_size.max(1),
+            send_space: tokio::sync::Notify::new(),
+            sender_waiting: AtomicBool::new(false),
+            reader_blocked: AtomicBool::new(false),
+            max_message_size: config.max_message_size,
+        });
+        self.links.insert(
+            handle,
+            Link {
+                messages: Some(msg_tx),
+                events: ev_tx,
+                status: st_tx,
+                shared: Arc::clone(&shared),
+                pending: VecDeque::new(),
+                shutdown_requested: false,
+                flush_waiters: Vec::new(),
+                dropped: false,
+                closed: false,
+            },
+        );
+        Some(Association {
+            handle,
+            remote,
+            commands,
+            messages: tokio::sync::Mutex::new(msg_rx),
+            events: tokio::sync::Mutex::new(ev_rx),
+            status: st_rx,
+            shared,
+        })
+    }
+
+    fn receive(&mut self, now: Instant) {
+        let local = self.io.local_addr();
+        for _ in 0..RX_BATCHES_PER_TURN {
+            let (endpoint, pcap) = (&mut self.endpoint, &mut self.pcap);
+            let n = self.io.try_recv(|from, data| {
+                if let Some(p) = pcap.as_mut() {
+                    p.record(from, local, &data);
+                }
+                endpoint.handle_datagram(now, from, data);
+            });
+            if n == 0 {
+                break;
+            }
+        }
+    }
+
+    /// Retries sends the core refused, in order, now that SACKs may have freed space.
+    fn feed_blocked_sends(&mut self, now: Instant) {
+        if self.blocked_senders.is_empty() {
+            return;
+        }
+        let handles: Vec<_> = self.blocked_senders.iter().copied().collect();
+        for handle in handles {
+            let Some(link) = self.links.get_mut(&handle) else {
+                self.blocked_senders.remove(&handle);
+                continue;
+            };
+            let Some(assoc) = self.endpoint.association_mut(handle) else {
+                for p in link.pending.drain(..) {
+                    release(&link.shared, p.payload.len());
+                }
+                self.blocked_senders.remove(&handle);
+                continue;
+            };
+            while let Some(p) = link.pending.front() {
+                match assoc.send(now, p.stream, p.payload.clone(), &p.options) {
+                    Err(SendError::BufferFull { .. }) => break,
+                    r => {
+                        if let Err(e) = r {
+                            tracing::debug!("queued send on {handle:?} refused: {e}");
+                        }
+                        release(&link.shared, p.payload.len());
+                        link.pending.pop_front();
+                    }
+                }
+            }
+            if link.pending.is_empty() {
+                self.blocked_senders.remove(&handle);
+                if link.shutdown_requested {
+                    assoc.shutdown(now);
+                }
+            }
+        }
+    }
+
+    /// Hands complete messages and events to the handles, and accepted associations to the
+    /// endpoint.
+    ///
+    /// Returns whether any message was handed over.
+    fn deliver(&mut self, _now: Instant) -> bool {
+        let mut delivered = false;
+        for handle in std::mem::take(&mut self.read_more) {
+            delivered |= self.read_messages(handle);
+        }
+        // Reading through `association_mut` re-queues an association that still has messages
+        // (its handle's channel is full; `ReadMore` resumes it): one visit per turn.
+        let mut visited = Vec::new();
+        while let Some(handle) = self.endpoint.poll_readable() {
+            if visited.contains(&handle) {
+                break;
+            }
+            visited.push(handle);
+            delivered |= self.read_messages(handle);
+        }
+        while let Some((handle, event)) = self.endpoint.poll_event() {
+            self.event(handle, event);
+        }
+        self.answer_flush_waiters();
+        // Links whose association is gone.
+        let mut gone = Vec::new();
+        for (h, link) in &self.links {
+            if link.closed
+                && (self.endpoint.association(*h).is_none()
+                    || (link.dropped && link.messages.is_none()))
+            {
+                gone.push(*h);
+            }
+        }
+        for h in gone {
+            self.links.remove(&h);
+            self.blocked_senders.remove(&h);
+        }
+        delivered
+    }
+
+    /// Answers `flushed` waiters of associations with nothing queued or in flight; drops
+    /// those of closed ones (their handles see the close).
+    fn answer_flush_waiters(&mut self) {
+        if self.flush_waiting.is_empty() {
+            return;
+        }
+        let handles: Vec<_> = self.flush_waiting.iter().copied().collect();
+        for h in handles {
+            let Some(link) = self.links.get_mut(&h) else {
+                self.flush_waiting.remove(&h);
+                continue;
+            };
+            let done = match self.endpoint.association(h) {
+                None => true,
+                Some(a) => {
+                    link.closed
+                        || (link.pending.is_empty()
+                            && link.shared.queued.load(Ordering::SeqCst) == 0
+                            && a.total_buffered() == 0
+                            && a.bytes_in_flight() == 0)
+                }
+            };
+            if done {
+                let closed = link.closed;
+                for w in link.flush_waiters.drain(..) {
+                    if !closed {
+                        let _ = w.send(());
+                    }
+                }
+                self.flush_waiting.remove(&h);
+            }
+        }
+    }
+
+    /// Moves complete messages to the handle's channel; whether any went.
+    fn read_messages(&mut self, handle: AssociationHandle) -> bool {
+        let Some(link) = self.links.get_mut(&handle) else {
+            // No handle (yet): an accepted association before its Connected event; its
+            // messages wait in the core.
+            return false;
+        };
+        let Some(assoc) = self.endpoint.association_mut(handle) else {
+            return false;
+        };
+        let mut any = false;
+        loop {
+            let Some(tx) = link.messages.as_ref().filter(|_| !link.dropped) else {
+                // Nobody reads: drop what arrives (and free the window).
+                if assoc.read_message().is_none() {
+                    break;
+                }
+                continue;
+            };
+            match tx.try_reserve() {
+                Ok(permit) => match assoc.read_message() {
+                    Some(m) => {
+                        permit.send(m);
+                        any = true;
+                    }
+                    None => break,
+                },
+                Err(mpsc::error::TrySendError::Full(())) => {
+                    if assoc.readable_messages() == 0 {
+                        break;
+                    }
+                    // Ask the reader for a `ReadMore`, then look again: the reader may have
+                    // emptied the channel before it could see the flag. Either it sees the
+                    // flag or this sees the room (both sides fence).
+                    link.shared.reader_blocked.store(true, Ordering::SeqCst);
+                    std::sync::atomic::fence(Ordering::SeqCst);
+                    if tx.capacity() == 0 {
+                        break;
+                    }
+                }
+                Err(mpsc::error::TrySendError::Closed(())) => {
+                    // The receiver is gone but the handle may not be dropped yet (moved
+                    // into a task that ended): drop what arrives.
+                    link.dropped = true;
+                }
+            }
+        }
+        if link.closed && assoc.readable_messages() == 0 {
+            // Everything that arrived before the end went out: `recv` ends after it.
+            link.messages = None;
+        }
+        any
+    }
+
+    fn event(&mut self, handle: AssociationHandle, event: Event) {
+        if !self.links.contains_key(&handle) {
+            if !matches!(event, Event::Connected) {
+                return;
+            }
+            // An association the endpoint accepted.
+            let Some(remote) = self
+                .endpoint
+                .association(handle)
+                .and_then(braid_proto::Association::primary_remote)
+            else {
+                return;
+            };
+            let accepted = match self.link(handle, remote, Status::Connecting) {
+                Some(assoc) => self.accepted.try_send(assoc).is_ok(),
+                None => false,
+            };
+            if !accepted {
+                tracing::debug!("accept queue full or closed: aborting {handle:?}");
+                if let Some(a) = self.endpoint.association_mut(handle) {
+                    a.abort(Instant::now(), "not accepted");
+                }
+            }
+            // Messages that arrived with the COOKIE ECHO wait in the core.
+            self.read_messages(handle);
+        }
+        let negotiated = self.endpoint.association(handle).and_then(|a| {
+            a.negotiated()
+                .map(|n| (n.outbound_streams, n.inbound_streams))
+        });
+        let Some(link) = self.links.get_mut(&handle) else {
+            return;
+        };
+        match &event {
+            Event::Connected | Event::Restarted => {
+                let (streams_out, streams_in) = negotiated.unwrap_or((0, 0));
+                link.status.send_replace(Status::Established {
+                    streams_out,
+                    streams_in,
+                });
+            }
+            Event::ShutdownStarted => {
+                link.status.send_replace(Status::ShuttingDown);
+            }
+            Event::Closed(reason) => {
+                // Deliver what arrived before the end, then report it.
+                self.read_messages(handle);
+                let Some(link) = self.links.get_mut(&handle) else {
+                    return;
+                };
+                link.closed = true;
+                if self
+                    .endpoint
+                    .association(handle)
+                    .is_none_or(|a| a.readable_messages() == 0)
+                {
+                    link.messages = None;
+                }
+                for p in link.pending.drain(..) {
+                    release(&link.shared, p.payload.len());
+                }
+                link.status.send_replace(Status::Closed(reason.clone()));
+                link.shared.sender_waiting.store(false, Ordering::SeqCst);
+                link.shared.send_space.notify_waiters();
+                if matches!(reason, CloseReason::Shutdown) {
+                    tracing::debug!("{handle:?} shut down");
+                }
+            }
+            _ => {}
+        }
+        if let Some(link) = self.links.get_mut(&handle) {
+            let _ = link.events.try_send(event);
+        }
+    }
+
+    /// Writes every packet the core has, in GSO batches; stops when the socket would block.
+    fn transmit(&mut self, now: Instant) {
+        if self.io.blocked() && !self.io.flush() {
+            return;
+        }
+        let local = self.io.local_addr();
+        loop {
+            if self.io.tx_queued() >= TX_FLUSH_BYTES && !self.io.flush() {
+                return;
+            }
+            let Some(t) = self.endpoint.poll_transmit(now, self.io.tx_buffer()) else {
+                break;
+            };
+            if let Some(p) = self.pcap.as_mut() {
+                let buf = self.io.tx_buffer();
+                if let Some(pkt) = buf.get(buf.len() - t.len.min(buf.len())..) {
+                    p.record(local, t.remote, pkt);
+                }
+            }
+            self.io.pushed(t.remote, t.len);
+        }
+        self.io.flush();
+    }
+}
+
+/// Gives back send credit and wakes a waiting sender.
+fn release(shared: &Shared, len: usize) {
+    shared.queued.fetch_sub(len, Ordering::SeqCst);
+    if shared.sender_waiting.swap(false, Ordering::SeqCst) {
+        shared.send_space.notify_waiters();
+    }
+}

@@ -1,0 +1,251 @@
+//! Batched UDP I/O for one shard: `recvmmsg` with GRO on the way in, `sendmsg` with GSO on
+//! the way out (through `quinn-udp`, which falls back to one datagram per call where the
+//! kernel lacks them). One SCTP packet per UDP datagram (RFC 6951 §5).
+
+use std::io::{self, IoSliceMut};
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use quinn_udp::{RecvMeta, Transmit, UdpSocketState};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+
+/// Receive slots per `recvmmsg` call.
+const RX_SLOTS: usize = 16;
+/// A slot must have room for the largest GRO super-datagram.
+const RX_SLOT_MIN: usize = 64 * 1024;
+/// Receive memory is carved from blocks of this size; received datagrams are zero-copy views
+/// of a block, which is freed when the last view is dropped.
+const RX_BLOCK: usize = 256 * 1024;
+/// Largest GSO batch (the kernel's limit for one UDP send is 64 KiB).
+const GSO_MAX_BYTES: usize = 65000;
+/// Outgoing bytes queued before they are flushed to the socket.
+pub(crate) const TX_FLUSH_BYTES: usize = 256 * 1024;
+
+/// A run of equal-size datagrams to one destination (the last may be shorter), sent with one
+/// GSO `sendmsg`.
+#[derive(Debug, Clone, Copy)]
+struct Batch {
+    dest: SocketAddr,
+    start: usize,
+    end: usize,
+    segment: usize,
+    /// A shorter datagram ended the batch.
+    sealed: bool,
+}
+
+/// The shard's socket with its batching state.
+#[derive(Debug)]
+pub(crate) struct UdpIo {
+    socket: UdpSocket,
+    state: UdpSocketState,
+    local: SocketAddr,
+    slots: Vec<BytesMut>,
+    meta: Vec<RecvMeta>,
+    /// Outgoing datagrams, back to back; `batches` says how they group.
+    tx: Vec<u8>,
+    batches: Vec<Batch>,
+    /// Batches already sent.
+    sent: usize,
+    max_segments: usize,
+    /// Datagrams sent and send calls made.
+    pub(crate) datagrams_sent: u64,
+    pub(crate) send_calls: u64,
+    pub(crate) datagrams_received: u64,
+    pub(crate) recv_calls: u64,
+}
+
+impl UdpIo {
+    /// Wraps a bound, non-blocking socket. Must run inside a tokio runtime.
+    pub(crate) fn new(socket: std::net::UdpSocket, buffer: usize) -> io::Result<Self> {
+        let state = UdpSocketState::new((&socket).into())?;
+        if buffer > 0 {
+            // Best effort: the kernel caps these at net.core.[rw]mem_max.
+            let _ = state.set_send_buffer_size((&socket).into(), buffer);
+            let _ = state.set_recv_buffer_size((&socket).into(), buffer);
+        }
+        let local = socket.local_addr()?;
+        let socket = UdpSocket::from_std(socket)?;
+        let max_segments = state.max_gso_segments().max(1);
+        Ok(Self {
+            socket,
+            state,
+            local,
+            slots: (0..RX_SLOTS).map(|_| BytesMut::zeroed(RX_BLOCK)).collect(),
+            meta: vec![RecvMeta::default(); RX_SLOTS],
+            tx: Vec::with_capacity(TX_FLUSH_BYTES + GSO_MAX_BYTES),
+            batches: Vec::new(),
+            sent: 0,
+            max_segments,
+            datagrams_sent: 0,
+            send_calls: 0,
+            datagrams_received: 0,
+            recv_calls: 0,
+        })
+    }
+
+    /// The bound address.
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Waits until the socket may be readable.
+    pub(crate) async fn readable(&self) -> io::Result<()> {
+        self.socket.readable().await
+    }
+
+    /// Waits until the socket may be writable.
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        self.socket.writable().await
+    }
+
+    /// Receives one batch without waiting and hands each datagram to `deliver`. Returns the
+    /// number of datagrams (0 when nothing was waiting).
+    pub(crate) fn try_recv(&mut self, mut deliver: impl FnMut(SocketAddr, Bytes)) -> usize {
+        let n = {
+            let mut it = self.slots.iter_mut();
+            let mut bufs: [IoSliceMut<'_>; RX_SLOTS] = std::array::from_fn(|_| {
+                IoSliceMut::new(it.next().map_or(&mut [][..], |b| &mut b[..]))
+            });
+            let (socket, state, meta) = (&self.socket, &self.state, &mut self.meta);
+            let mut got = 0;
+            match socket.try_io(Interest::READABLE, || {
+                got = state.recv(socket.into(), &mut bufs, meta)?;
+                if got < RX_SLOTS {
+                    // A partial batch drained the queue: report "would block" so that tokio
+                    // clears the readiness now, saving the `recvmmsg` that would only say
+                    // EAGAIN. (A datagram that arrived since raises a new readiness event,
+                    // which tokio does not clear.)
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(got)
+            }) {
+                Ok(n) => n,
+                Err(_) if got > 0 => got,
+                Err(e) => {
+                    if e.kind() != io::ErrorKind::WouldBlock {
+                        // ICMP errors (port unreachable on loopback) surface here: the peer is
+                        // gone or not yet there; SCTP's timers deal with it.
+                        tracing::trace!("recv: {e}");
+                    }
+                    return 0;
+                }
+            }
+        };
+        self.recv_calls += 1;
+        let mut count = 0;
+        for (slot, meta) in self.slots.iter_mut().zip(&self.meta).take(n) {
+            let len = meta.len.min(slot.len());
+            let data = slot.split_to(len).freeze();
+            if slot.len() < RX_SLOT_MIN {
+                *slot = BytesMut::zeroed(RX_BLOCK);
+            }
+            let from = canonical(meta.addr);
+            let stride = if meta.stride == 0 { len } else { meta.stride };
+            let mut off = 0;
+            while off < len {
+                let end = (off + stride).min(len);
+                deliver(from, data.slice(off..end));
+                count += 1;
+                off = end;
+            }
+        }
+        self.datagrams_received += count as u64;
+        count
+    }
+
+    /// The buffer a datagram is appended to; call [`pushed`](Self::pushed) after appending.
+    pub(crate) fn tx_buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.tx
+    }
+
+    /// Bytes queued and not yet sent.
+    pub(crate) fn tx_queued(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// The last `len` bytes of the buffer are a datagram for `dest`.
+    pub(crate) fn pushed(&mut self, dest: SocketAddr, len: usize) {
+        let end = self.tx.len();
+        let start = end - len.min(end);
+        let unsent = self.sent < self.batches.len();
+        if let Some(b) = self.batches.last_mut() {
+            let count = (b.end - b.start).div_ceil(b.segment.max(1));
+            if unsent
+                && b.dest == dest
+                && !b.sealed
+                && len <= b.segment
+                && count < self.max_segments
+                && b.end - b.start + len <= GSO_MAX_BYTES
+                && b.end == start
+            {
+                b.end = end;
+                b.sealed = len < b.segment;
+                return;
+            }
+        }
+        self.batches.push(Batch {
+            dest,
+            start,
+            end,
+            segment: len,
+            sealed: false,
+        });
+    }
+
+    /// Sends what is queued. `Ok(true)` when everything went out, `Ok(false)` when the socket
+    /// would block (wait for [`writable`](Self::writable) and call again).
+    pub(crate) fn flush(&mut self) -> bool {
+        while let Some(b) = self.batches.get(self.sent).copied() {
+            let Some(contents) = self.tx.get(b.start..b.end) else {
+                break;
+            };
+            let multi = b.end - b.start > b.segment;
+            let transmit = Transmit {
+                destination: b.dest,
+                ecn: None,
+                contents,
+                segment_size: multi.then_some(b.segment),
+                src_ip: None,
+            };
+            let (socket, state) = (&self.socket, &self.state);
+            match socket.try_io(Interest::WRITABLE, || {
+                state.try_send(socket.into(), &transmit)
+            }) {
+                Ok(()) => {
+                    self.send_calls += 1;
+                    self.datagrams_sent += (b.end - b.start).div_ceil(b.segment.max(1)) as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) => {
+                    // Lost like any datagram; SCTP retransmits. GSO refusal (EIO) makes
+                    // quinn-udp stop segmenting, so the next batches go one by one.
+                    tracing::debug!("send to {}: {e}", b.dest);
+                    self.max_segments = self.state.max_gso_segments().max(1);
+                }
+            }
+            self.sent += 1;
+        }
+        self.tx.clear();
+        self.batches.clear();
+        self.sent = 0;
+        true
+    }
+
+    /// Whether datagrams wait for the socket to become writable.
+    pub(crate) fn blocked(&self) -> bool {
+        self.sent < self.batches.len()
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (from a dual-stack socket) as plain IPv4, so that a peer has one
+/// address whatever socket it came through.
+pub(crate) fn canonical(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => addr,
+        },
+        SocketAddr::V4(_) => addr,
+    }
+}
