@@ -72,6 +72,8 @@ pub struct EndpointStats {
     pub ootb_replies: u64,
     /// Stateless replies dropped because the queue was full.
     pub replies_dropped: u64,
+    /// Associations moved to a peer's new UDP encapsulation port (RFC 6951 §5.4).
+    pub port_changes: u64,
 }
 
 /// A stateless reply waiting to be sent.
@@ -115,6 +117,9 @@ pub struct Endpoint {
     associations: HashMap<AssociationHandle, Association>,
     /// (peer address, peer SCTP port) → association.
     routes: HashMap<(SocketAddr, u16), AssociationHandle>,
+    /// Our verification tag → association: finds the association of a peer whose UDP
+    /// encapsulation port changed (RFC 6951 §5.4). Checked against the association on use.
+    tags: HashMap<u32, AssociationHandle>,
     next_handle: u64,
     replies: VecDeque<Reply>,
     work: Work,
@@ -136,6 +141,7 @@ impl Endpoint {
             keys,
             associations: HashMap::new(),
             routes: HashMap::new(),
+            tags: HashMap::new(),
             next_handle: 0,
             replies: VecDeque::new(),
             work: Work::default(),
@@ -214,6 +220,7 @@ impl Endpoint {
     ) -> AssociationHandle {
         let handle = AssociationHandle(self.next_handle);
         self.next_handle += 1;
+        self.tags.insert(assoc.local_tag(), handle);
         self.associations.insert(handle, assoc);
         self.routes.insert((remote, peer_port), handle);
         self.touch(handle);
@@ -277,6 +284,7 @@ impl Endpoint {
                 Some(a) if a.is_drained() => {
                     self.associations.remove(&h);
                     self.routes.retain(|_, v| *v != h);
+                    self.tags.retain(|_, v| *v != h);
                     if let Some(at) = self.work.scheduled.remove(&h) {
                         self.work.deadlines.remove(&(at, h));
                     }
@@ -316,14 +324,50 @@ impl Endpoint {
             self.stats.invalid += 1;
             return;
         }
-        if let Some(handle) = self.routes.get(&(remote, h.src_port)).copied() {
+        let handle = match self.routes.get(&(remote, h.src_port)).copied() {
+            Some(handle) => Some(handle),
+            None => self.moved_port(remote, &h),
+        };
+        if let Some(handle) = handle {
             if let Some(assoc) = self.associations.get_mut(&handle) {
                 assoc.handle_parsed(now, PathId(0), &packet, &self.keys);
+                let tag = assoc.local_tag();
+                if self.tags.get(&tag) != Some(&handle) {
+                    // A restart gave the association a new tag.
+                    self.tags.retain(|_, v| *v != handle);
+                    self.tags.insert(tag, handle);
+                }
                 self.touch(handle);
                 return;
             }
         }
         self.handle_out_of_the_blue(now, remote, &packet);
+    }
+
+    /// RFC 6951 §5.4: once the association is found, which includes checking the
+    /// verification tag, the UDP source port is stored as the peer's encapsulation port. So a
+    /// packet from a known peer (same IP address and SCTP port) that carries our tag but comes
+    /// from a new UDP port (a NAT rebinding, a peer that reopened its socket) moves the path to
+    /// that port. The tag is the proof: an off-path attacker does not know it.
+    fn moved_port(&mut self, remote: SocketAddr, h: &CommonHeader) -> Option<AssociationHandle> {
+        if h.verification_tag == 0 {
+            return None;
+        }
+        let handle = *self.tags.get(&h.verification_tag)?;
+        let assoc = self.associations.get_mut(&handle)?;
+        let old = assoc.primary_remote()?;
+        if assoc.local_tag() != h.verification_tag
+            || assoc.ports().peer != h.src_port
+            || old.ip() != remote.ip()
+            || old == remote
+        {
+            return None;
+        }
+        assoc.set_primary_remote(remote);
+        self.routes.remove(&(old, h.src_port));
+        self.routes.insert((remote, h.src_port), handle);
+        self.stats.port_changes += 1;
+        Some(handle)
     }
 
     /// No association matches (RFC 9260 §8.4).

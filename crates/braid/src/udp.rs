@@ -105,7 +105,9 @@ impl UdpIo {
         let n = {
             let mut it = self.slots.iter_mut();
             let mut bufs: [IoSliceMut<'_>; RX_SLOTS] = std::array::from_fn(|_| {
-                IoSliceMut::new(it.next().map_or(&mut [][..], |b| &mut b[..]))
+                let slot = it.next().map_or(&mut [][..], |b| &mut b[..]);
+                let len = slot.len().min(RX_SLOT_MIN);
+                IoSliceMut::new(slot.get_mut(..len).unwrap_or_default())
             });
             let (socket, state, meta) = (&self.socket, &self.state, &mut self.meta);
             let mut got = 0;

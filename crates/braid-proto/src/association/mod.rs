@@ -421,6 +421,15 @@ impl Association {
         self.path(self.primary).and_then(|p| p.remote)
     }
 
+    /// Moves the primary path to a new peer address (the endpoint does it when the peer's
+    /// UDP encapsulation port changes, RFC 6951 §5.4).
+    pub(crate) fn set_primary_remote(&mut self, remote: SocketAddr) {
+        let primary = self.primary;
+        if let Some(p) = self.path_mut(primary) {
+            p.remote = Some(remote);
+        }
+    }
+
     /// The current RTO of a path.
     pub fn rto(&self, path: PathId) -> Option<Duration> {
         self.path(path).map(|p| p.rto.rto())

@@ -5,6 +5,7 @@
 mod clock;
 mod collisions;
 mod data;
+mod encapsulation;
 mod handshake;
 mod heartbeat;
 mod ootb;
