@@ -74,6 +74,17 @@ pub(crate) enum Command {
         handle: AssociationHandle,
         reply: oneshot::Sender<()>,
     },
+    /// Another shard (sharing our port) started an association with `remote`: pass its
+    /// packets on (`Some(shard)`), or stop (`None`).
+    Route {
+        remote: SocketAddr,
+        shard: Option<usize>,
+    },
+    /// A datagram another shard received for one of ours.
+    Datagram {
+        from: SocketAddr,
+        data: Bytes,
+    },
     Close,
 }
 
@@ -122,6 +133,14 @@ pub(crate) struct Driver {
     read_more: Vec<AssociationHandle>,
     pcap: Option<PcapSink>,
     closing: bool,
+    /// This shard's index, and every shard's command channel when the shards share a port
+    /// (empty otherwise).
+    index: usize,
+    peers: Vec<mpsc::WeakUnboundedSender<Command>>,
+    /// Peers of associations other shards started → that shard.
+    foreign: HashMap<SocketAddr, usize>,
+    /// Associations this shard started, announced to the others.
+    announced: HashMap<AssociationHandle, SocketAddr>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -154,6 +173,35 @@ impl Driver {
             read_more: Vec::new(),
             pcap,
             closing: false,
+            index: 0,
+            peers: Vec::new(),
+            foreign: HashMap::new(),
+            announced: HashMap::new(),
+        }
+    }
+
+    /// Shards sharing one port: this one's index and everyone's command channel.
+    pub(crate) fn set_peers(
+        &mut self,
+        index: usize,
+        peers: Vec<mpsc::WeakUnboundedSender<Command>>,
+    ) {
+        self.index = index;
+        self.peers = peers;
+    }
+
+    /// Tells the other shards to pass `remote`'s packets to this one (or to stop).
+    fn announce(&self, remote: SocketAddr, mine: bool) {
+        for (i, peer) in self.peers.iter().enumerate() {
+            if i == self.index {
+                continue;
+            }
+            if let Some(tx) = peer.upgrade() {
+                let _ = tx.send(Command::Route {
+                    remote,
+                    shard: mine.then_some(self.index),
+                });
+            }
         }
     }
 
@@ -249,6 +297,13 @@ impl Driver {
                         self.link(h, remote, Status::Connecting)
                             .ok_or(Error::EndpointGone)
                     });
+                if let Ok(assoc) = &result {
+                    if !self.peers.is_empty() {
+                        // Before the INIT leaves: the INIT ACK may come in on another shard.
+                        self.announce(remote, true);
+                        self.announced.insert(assoc.handle, remote);
+                    }
+                }
                 let _ = reply.send(result);
             }
             Command::Send {
@@ -345,6 +400,20 @@ impl Driver {
                     }
                 }
             }
+            Command::Route { remote, shard } => match shard {
+                Some(s) => {
+                    self.foreign.insert(remote, s);
+                }
+                None => {
+                    self.foreign.remove(&remote);
+                }
+            },
+            Command::Datagram { from, data } => {
+                if let Some(p) = self.pcap.as_mut() {
+                    p.record(from, self.io.local_addr(), &data);
+                }
+                self.endpoint.handle_datagram(now, from, data);
+            }
             Command::Close => {
                 self.closing = true;
                 let handles: Vec<_> = self.links.keys().copied().collect();
@@ -406,7 +475,18 @@ impl Driver {
         let local = self.io.local_addr();
         for _ in 0..RX_BATCHES_PER_TURN {
             let (endpoint, pcap) = (&mut self.endpoint, &mut self.pcap);
+            let (foreign, peers) = (&self.foreign, &self.peers);
             let n = self.io.try_recv(|from, data| {
+                if let Some(&shard) = foreign.get(&from) {
+                    // The kernel's hash sent it here; its association lives on `shard`.
+                    if let Some(tx) = peers
+                        .get(shard)
+                        .and_then(mpsc::WeakUnboundedSender::upgrade)
+                    {
+                        let _ = tx.send(Command::Datagram { from, data });
+                        return;
+                    }
+                }
                 if let Some(p) = pcap.as_mut() {
                     p.record(from, local, &data);
                 }
@@ -493,6 +573,9 @@ impl Driver {
         for h in gone {
             self.links.remove(&h);
             self.blocked_senders.remove(&h);
+            if let Some(remote) = self.announced.remove(&h) {
+                self.announce(remote, false);
+            }
         }
         delivered
     }

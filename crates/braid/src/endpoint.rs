@@ -26,8 +26,9 @@ pub struct Config {
     /// Shards: each its own socket, driver and thread. With one shard the driver is a task on
     /// the caller's tokio runtime; with more, each shard runs on a thread of its own with a
     /// single-threaded runtime. Bound to a fixed port, the shards share it with `SO_REUSEPORT`
-    /// and the kernel spreads peers over them by address hash (a peer stays on one shard);
-    /// bound to port 0, each shard gets a port of its own (see [`Endpoint::local_addrs`]).
+    /// and the kernel spreads peers over them by address hash (a peer stays on one shard); a
+    /// shard that receives a packet for an association another shard started passes it on.
+    /// Bound to port 0, each shard gets a port of its own (see [`Endpoint::local_addrs`]).
     pub shards: usize,
     /// `SO_SNDBUF` and `SO_RCVBUF` asked for each socket (the kernel caps them at
     /// `net.core.wmem_max` / `rmem_max`); 0 keeps the system default.
@@ -106,14 +107,23 @@ impl Endpoint {
         let (accept_tx, accept_rx) = mpsc::channel(config.accept_queue.max(1));
         let (alive_tx, alive_rx) = mpsc::channel::<()>(1);
         let mut handles = Vec::with_capacity(shards);
-        for i in 0..shards {
+        let channels: Vec<_> = (0..shards).map(|_| mpsc::unbounded_channel()).collect();
+        // Shards sharing one port forward to each other the packets the kernel hashed to the
+        // wrong socket for the associations they started.
+        let shared_port = shards > 1 && addr.port() != 0;
+        let peers: Vec<_> = if shared_port {
+            channels.iter().map(|(tx, _)| tx.downgrade()).collect()
+        } else {
+            Vec::new()
+        };
+        for (i, (tx, rx)) in channels.into_iter().enumerate() {
             let socket = bind_socket(addr, shards > 1 && addr.port() != 0)?;
             let local = socket.local_addr()?;
             let mut endpoint_config = config.endpoint.clone();
             endpoint_config.rng_seed = getrandom::u64()
                 .map_err(|e| io::Error::other(format!("no randomness from the system: {e}")))?;
-            let (tx, rx) = mpsc::unbounded_channel();
             let weak = tx.downgrade();
+            let peers = peers.clone();
             let accept_tx = accept_tx.clone();
             let pcap = pcap_sink.clone();
             let alive = alive_tx.clone();
@@ -122,7 +132,9 @@ impl Endpoint {
                 let io = UdpIo::new(socket, buffer)?;
                 let endpoint =
                     braid_proto::Endpoint::new(std::time::Instant::now(), endpoint_config);
-                Ok(Driver::new(endpoint, io, rx, weak, accept_tx, pcap))
+                let mut driver = Driver::new(endpoint, io, rx, weak, accept_tx, pcap);
+                driver.set_peers(i, peers);
+                Ok(driver)
             };
             if shards == 1 {
                 let driver = {

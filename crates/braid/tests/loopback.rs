@@ -220,3 +220,57 @@ async fn two_shards_each_carry_an_association() {
     within("close", client.close()).await;
     within("close", server.close()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_sharing_a_port_connect_out_to_many_peers() {
+    // A fixed port shared by two shards: the kernel's hash decides which socket gets each
+    // peer's replies; the shards pass each other what was meant for the other.
+    let port = std::net::UdpSocket::bind(local())
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let client = Endpoint::bind(
+        addr,
+        Config {
+            shards: 2,
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(client.local_addrs(), vec![addr, addr]);
+    let mut servers = Vec::new();
+    for _ in 0..8 {
+        servers.push(Endpoint::bind(local(), Config::default()).unwrap());
+    }
+    let mut pairs = Vec::new();
+    for s in &servers {
+        let a = within("connect", client.connect(s.local_addr()))
+            .await
+            .unwrap();
+        let b = within("accept", s.accept()).await.unwrap();
+        pairs.push((a, b));
+    }
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        for k in 0..20 {
+            a.send(0, pattern(5000, k + i), &SendOptions::default())
+                .await
+                .unwrap();
+        }
+        for k in 0..20 {
+            assert_eq!(
+                within("recv", b.recv()).await.unwrap().payload,
+                pattern(5000, k + i)
+            );
+        }
+        b.send(1, pattern(100, i), &SendOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            within("recv back", a.recv()).await.unwrap().payload,
+            pattern(100, i)
+        );
+        within("shutdown", a.shutdown()).await.unwrap();
+    }
+}
