@@ -288,6 +288,22 @@ impl Done {
     }
 }
 
+/// Reports a run that ended before any data could flow: an error line and a `done` line
+/// (the contract promises one), then failure.
+fn failed_before_data(msg: &str) -> bool {
+    println!("{}", json!({"event": "error", "msg": msg}));
+    Done {
+        messages: 0,
+        bytes: 0,
+        seconds: 0.0,
+        data_seconds: 0.0,
+        errors: 1,
+        graceful: false,
+    }
+    .print();
+    false
+}
+
 /// Runs `braid server`; the exit status is 0 only if every check passed.
 pub(crate) async fn server(args: ServerArgs) -> Result<bool, Error> {
     let config = Config {
@@ -303,7 +319,15 @@ pub(crate) async fn server(args: ServerArgs) -> Result<bool, Error> {
     let Some(assoc) = endpoint.accept().await else {
         return Err(Error::EndpointGone);
     };
-    let streams = assoc.established().await?;
+    let streams = match assoc.established().await {
+        Ok(s) => s,
+        Err(e) => {
+            // Accepted and gone before it could be used (an ABORT right after the handshake).
+            return Ok(failed_before_data(&format!(
+                "association ended at once: {e}"
+            )));
+        }
+    };
     let established = Instant::now();
     println!("{}", established_line(&assoc, streams));
     let mut checker = Checker::default();
@@ -314,7 +338,7 @@ pub(crate) async fn server(args: ServerArgs) -> Result<bool, Error> {
         last_message = Instant::now();
         if args.abort_after.is_some_and(|k| checker.messages >= k) {
             assoc.abort();
-            continue;
+            break;
         }
         if args.mode == Mode::Echo {
             let opts = SendOptions {
@@ -370,16 +394,18 @@ pub(crate) async fn client(args: ClientArgs) -> Result<bool, Error> {
     let endpoint = Endpoint::bind(bind, config)?;
     let connect = endpoint.connect(args.connect);
     let assoc = match tokio::time::timeout(Duration::from_secs(10), connect).await {
-        Ok(r) => Arc::new(r?),
-        Err(_) => {
-            println!(
-                "{}",
-                json!({"event": "error", "msg": "no association within 10 s"})
-            );
-            return Ok(false);
+        Ok(Ok(a)) => Arc::new(a),
+        Ok(Err(e)) => return Ok(failed_before_data(&format!("no association: {e}"))),
+        Err(_) => return Ok(failed_before_data("no association within 10 s")),
+    };
+    let streams = match assoc.established().await {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(failed_before_data(&format!(
+                "association ended at once: {e}"
+            )))
         }
     };
-    let streams = assoc.established().await?;
     let established = Instant::now();
     println!("{}", established_line(&assoc, streams));
     let mut errors = 0u64;
