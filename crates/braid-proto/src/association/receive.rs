@@ -163,13 +163,11 @@ impl Association {
         self.stats.data_chunks_received += 1;
         self.stats.data_bytes_received += len as u64;
         // A payload is a view of its packet: held for reassembly it keeps the whole packet
-        // alive. When it is small next to the packet (several chunks, or padding), copy it,
-        // so memory held stays proportional to the bytes counted against the window.
-        let mut frag = frag;
-        if frag.payload.len() * 2 < self.packet_len {
-            frag.payload = braid_wire::Bytes::copy_from_slice(&frag.payload);
-        }
-        match rx.reassembly.add(tsn, frag) {
+        // alive. When it is small next to the packet (several chunks, or padding), it is
+        // copied if held, so memory held stays proportional to the bytes counted against the
+        // window.
+        let compact = frag.payload.len() * 2 < self.packet_len;
+        match rx.reassembly.add_with(tsn, frag, compact) {
             Ok(()) => Flow::Continue,
             Err(ReassemblyError::NoRoom) => {
                 // Checked above, so only an accounting surprise lands here: do not acknowledge

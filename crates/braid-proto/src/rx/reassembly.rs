@@ -6,8 +6,12 @@
 //! * A whole message in one chunk (B and E set) never touches a fragment structure: its
 //!   payload `Bytes` — a view of the received packet — is handed through untouched
 //!   (zero-copy), straight to the ready queue when it is unordered or next in its stream.
-//! * A fragmented message is concatenated once, when complete: one allocation and one copy
-//!   per message, not per fragment.
+//! * A fragmented message is concatenated once, when complete: one copy per message, not per
+//!   fragment, into an arena — a 64 KiB buffer that completed messages are split off (zero
+//!   copy, shared), so small fragmented messages cost one allocation per arena, not per
+//!   message. A message larger than half an arena gets a buffer of its own. An arena is freed
+//!   when the last message cut from it is dropped (a reader that keeps one small message
+//!   keeps its arena: at most 64 KiB per message kept).
 //! * DATA: a message's fragments carry consecutive TSNs, so partial messages are *runs* of
 //!   consecutive TSNs (one map entry per run, keyed by the first TSN unwrapped to 64 bits).
 //!   A fragment extends the run ending just before it and/or merges with the run starting just
@@ -96,7 +100,12 @@ pub(crate) struct ReassemblyQueue {
     /// Emptied fragment deques of delivered DATA messages, kept for the next ones (at most
     /// [`MAX_SPARE_RUNS`]).
     spare: Vec<VecDeque<Bytes>>,
+    /// Where fragmented messages are concatenated (see the module docs).
+    arena: BytesMut,
 }
+
+/// Size of a reassembly arena.
+const ARENA: usize = 64 * 1024;
 
 /// Per-stream state.
 #[derive(Debug)]
@@ -187,8 +196,8 @@ impl Run {
     }
 
     /// The message, and the emptied deque for reuse.
-    fn into_message(mut self) -> (Message, VecDeque<Bytes>) {
-        let payload = concat(self.frags.drain(..), self.bytes);
+    fn into_message(mut self, arena: &mut BytesMut) -> (Message, VecDeque<Bytes>) {
+        let payload = concat(arena, self.frags.drain(..), self.bytes);
         let msg = Message {
             stream: self.stream,
             ppid: self.ppid,
@@ -272,7 +281,7 @@ impl Partial {
     }
 
     /// The message's payload, or `None` if an FSN came twice (so another is missing).
-    fn assemble(mut self) -> Option<Bytes> {
+    fn assemble(mut self, arena: &mut BytesMut) -> Option<Bytes> {
         if !self.begun {
             return None;
         }
@@ -284,12 +293,13 @@ impl Partial {
             .iter()
             .enumerate()
             .all(|(i, &(fsn, _))| i as u64 == u64::from(fsn));
-        in_sequence.then(|| concat(self.frags.into_iter().map(|(_, b)| b), self.bytes))
+        in_sequence.then(|| concat(arena, self.frags.into_iter().map(|(_, b)| b), self.bytes))
     }
 }
 
-/// Concatenates fragments into one buffer: one allocation, one copy.
-fn concat(parts: impl IntoIterator<Item = Bytes>, total: usize) -> Bytes {
+/// Concatenates fragments into one buffer, one copy, cut from `arena` when the message is
+/// small (see the module docs).
+fn concat(arena: &mut BytesMut, parts: impl IntoIterator<Item = Bytes>, total: usize) -> Bytes {
     let mut parts = parts.into_iter();
     let Some(first) = parts.next() else {
         return Bytes::new();
@@ -297,12 +307,23 @@ fn concat(parts: impl IntoIterator<Item = Bytes>, total: usize) -> Bytes {
     if first.len() == total {
         return first;
     }
-    let mut out = BytesMut::with_capacity(total);
-    out.extend_from_slice(&first);
-    for p in parts {
-        out.extend_from_slice(&p);
+    if total > ARENA / 2 {
+        let mut out = BytesMut::with_capacity(total);
+        out.extend_from_slice(&first);
+        for p in parts {
+            out.extend_from_slice(&p);
+        }
+        return out.freeze();
     }
-    out.freeze()
+    if arena.capacity() - arena.len() < total {
+        // The old arena lives on in the messages cut from it.
+        *arena = BytesMut::with_capacity(ARENA);
+    }
+    arena.extend_from_slice(&first);
+    for p in parts {
+        arena.extend_from_slice(&p);
+    }
+    arena.split().freeze()
 }
 
 /// The 64-bit number closest to `reference` whose low `bits` bits are `value` (RFC 1982
@@ -366,6 +387,7 @@ impl ReassemblyQueue {
             current: None,
             tsn_ref: BASE,
             spare: Vec::new(),
+            arena: BytesMut::new(),
         }
     }
 
@@ -396,8 +418,16 @@ impl ReassemblyQueue {
     }
 
     /// Adds the fragment carried by the new (per the tracker) TSN `tsn`. On error nothing
-    /// is stored.
-    pub(crate) fn add(&mut self, tsn: Tsn, frag: Fragment) -> Result<(), ReassemblyError> {
+    /// is stored. With `compact`, a payload that will be held (a whole message waiting to be
+    /// read, or a fragment waiting for the rest of its message) is first copied out of its
+    /// packet, so that it does not keep the whole packet alive; a fragment that completes its
+    /// message at once is only read (into the message) and needs no copy.
+    pub(crate) fn add_with(
+        &mut self,
+        tsn: Tsn,
+        mut frag: Fragment,
+        compact: bool,
+    ) -> Result<(), ReassemblyError> {
         let len = frag.payload.len();
         // RFC 9260 §6.2: a DATA chunk with no user data is a protocol error.
         if len == 0 {
@@ -407,12 +437,24 @@ impl ReassemblyQueue {
             return Err(ReassemblyError::TooLarge);
         }
         if frag.beginning && frag.ending {
+            if compact {
+                frag.payload = Bytes::copy_from_slice(&frag.payload);
+            }
             self.add_whole(frag)
         } else if self.interleaved {
+            if compact {
+                frag.payload = Bytes::copy_from_slice(&frag.payload);
+            }
             self.add_interleaved(frag)
         } else {
-            self.add_run(tsn, frag)
+            self.add_run(tsn, frag, compact)
         }
+    }
+
+    /// [`add_with`](Self::add_with) without copying.
+    #[cfg(test)]
+    pub(crate) fn add(&mut self, tsn: Tsn, frag: Fragment) -> Result<(), ReassemblyError> {
+        self.add_with(tsn, frag, false)
     }
 
     /// A message in one chunk: no reassembly, zero-copy.
@@ -503,7 +545,7 @@ impl ReassemblyQueue {
             return Ok(());
         };
         let (ppid, bytes) = (partial.ppid, partial.bytes);
-        let Some(payload) = partial.assemble() else {
+        let Some(payload) = partial.assemble(&mut self.arena) else {
             self.buffered = self.buffered.saturating_sub(bytes);
             return Err(ReassemblyError::Invalid);
         };
@@ -524,7 +566,12 @@ impl ReassemblyQueue {
     /// A fragment of a DATA message: its TSN joins the runs next to it (RFC 9260 §6.9:
     /// "the TSNs for each fragment of a fragmented user message MUST be strictly
     /// sequential").
-    fn add_run(&mut self, tsn: Tsn, frag: Fragment) -> Result<(), ReassemblyError> {
+    fn add_run(
+        &mut self,
+        tsn: Tsn,
+        mut frag: Fragment,
+        compact: bool,
+    ) -> Result<(), ReassemblyError> {
         let len = frag.payload.len();
         let t = unwrap_serial(self.tsn_ref, tsn.get(), TSN_BITS);
         let mut total = len;
@@ -574,6 +621,11 @@ impl ReassemblyQueue {
             None
         };
 
+        if compact && !complete {
+            // Held until the rest of its message arrives.
+            frag.payload = Bytes::copy_from_slice(&frag.payload);
+        }
+
         // Checks done: store.
         self.tsn_ref = t;
         self.buffered += len;
@@ -599,7 +651,7 @@ impl ReassemblyQueue {
             return Ok(());
         }
         let stream = run.stream;
-        let (msg, frags) = run.into_message();
+        let (msg, frags) = run.into_message(&mut self.arena);
         // Keep the deque, with its capacity, for the next message: no allocation per message
         // for the fragment list in steady state.
         if self.spare.len() < MAX_SPARE_RUNS {
