@@ -137,3 +137,56 @@ fn listening_line_comes_first() {
         .expect("socket address");
     assert_ne!(addr.port(), 0);
 }
+
+/// The README's main job, shortened: a real transfer over loopback, every byte delivered,
+/// a graceful end and a summary.
+#[test]
+fn perf_moves_data_and_reports_it() {
+    for extra in [
+        &["--size", "65536"][..],
+        &["--size", "1000", "--streams", "4", "--unordered"],
+        &["--shards", "2"],
+    ] {
+        let out = std::process::Command::new(braid())
+            .args(["perf", "--quiet", "--json", "--bytes", "20000000"])
+            .args(extra)
+            .output()
+            .expect("run braid perf");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{extra:?}: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = text
+            .lines()
+            .find(|l| l.contains("\"perf\""))
+            .expect("a JSON summary");
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        assert_eq!(v["ok"], true, "{v}");
+        assert!(v["bytes"].as_u64().unwrap_or(0) >= 20_000_000, "{v}");
+        assert!(v["mbytes_per_s"].as_f64().unwrap_or(0.0) > 0.0, "{v}");
+        assert!(
+            text.contains("all data verified delivered, graceful shutdown"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn perf_rtt_reports_both_round_trips() {
+    let out = std::process::Command::new(braid())
+        .args(["perf", "--rtt", "--pings", "200", "--json"])
+        .output()
+        .expect("run braid perf --rtt");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("\"rtt\""))
+        .expect("a JSON summary");
+    let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+    for key in ["braid_p50_us", "braid_p99_us", "udp_p50_us", "udp_p99_us"] {
+        assert!(v[key].as_f64().unwrap_or(0.0) > 0.0, "{key}: {v}");
+    }
+}
