@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use braid_sim::soak::{failure_line, run_many, Report};
+use braid_sim::soak::{failure_line, run, run_many, Report};
 
 /// Seeds run in CI.
 const SEEDS: u64 = 5_000;
@@ -48,4 +48,33 @@ fn soak_matrix() {
         new.len(),
         new.join("\n")
     );
+}
+
+/// Seeds beyond the CI range that once failed in the long run (`--seeds 100000`), each with
+/// what it found; replayed on every CI run.
+const REGRESSIONS: [(u64, &str); 3] = [
+    // A receive buffer full of out-of-order fragments refused the chunk that filled the
+    // cumulative TSN: a permanent stall until the T5 shutdown guard fired (fixed by reneging,
+    // RFC 9260 §6.2).
+    (78832, "receive buffer deadlock, 1.1 Mbit/s bottleneck"),
+    (13337, "receive buffer deadlock, unordered messages"),
+    (
+        22682,
+        "receive buffer deadlock, ordered messages on two streams",
+    ),
+];
+
+#[test]
+fn soak_regressions() {
+    for (seed, what) in REGRESSIONS {
+        let report = run(seed, false);
+        assert!(
+            report.failure.is_none(),
+            "seed {seed} ({what}): {}",
+            report
+                .failure
+                .as_deref()
+                .map_or(String::new(), |f| failure_line(seed, f))
+        );
+    }
 }

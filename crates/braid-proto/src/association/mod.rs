@@ -160,6 +160,9 @@ pub struct Stats {
     pub messages_received: u64,
     /// Chunks dropped for lack of buffer space or beyond the tracked TSN range.
     pub data_dropped: u64,
+    /// Chunks held for reassembly and then dropped again to make room for one that fills a
+    /// gap below them (RFC 9260 §6.2); they are no longer acknowledged, so the peer resends.
+    pub data_reneged: u64,
     /// DATA chunks received again (their TSN was already acknowledged or held).
     pub duplicate_tsns_received: u64,
     /// SACKs sent.

@@ -129,6 +129,18 @@ impl Association {
         // (the peer's zero-window probe, §6.1 A) is taken. Either way the headroom beyond the
         // window is the hard bound.
         let fills_gap = tsn.precedes(rx.tracker.highest_received());
+        if fills_gap && !invalid_stream && !rx.reassembly.has_room(len) {
+            // §6.2: a chunk below the highest TSN received takes the place of the highest
+            // ones held for reassembly (reneging): without it a buffer full of out-of-order
+            // fragments could never take the chunk that lets it drain.
+            while !rx.reassembly.has_room(len) {
+                let Some(dropped) = rx.reassembly.renege_highest(tsn) else {
+                    break;
+                };
+                rx.tracker.unobserve(dropped);
+                self.stats.data_reneged += 1;
+            }
+        }
         let closed = rx.reassembly.buffered_bytes() >= rx.window;
         if !invalid_stream && ((closed && !fills_gap) || !rx.reassembly.has_room(len)) {
             self.stats.data_dropped += 1;

@@ -697,6 +697,56 @@ impl ReassemblyQueue {
         self.runs.get(&t).map(|run| (Loc::Tree(t), run))
     }
 
+    /// RFC 9260 §6.2: "if the new incoming DATA chunk holds a TSN value less than the
+    /// largest TSN received so far, then the receiver SHOULD drop the largest TSN held for
+    /// reassembly and accept the new incoming DATA chunk". Drops the fragment with the
+    /// highest TSN held in a partial DATA message, if that TSN is above `below` (the chunk
+    /// that needs the room), and returns it (the caller stops acknowledging it: reneging).
+    /// Complete messages are never taken back. I-DATA: not done (`None`).
+    pub(crate) fn renege_highest(&mut self, below: Tsn) -> Option<Tsn> {
+        if self.interleaved {
+            return None;
+        }
+        let floor = unwrap_serial(self.tsn_ref, below.get(), TSN_BITS);
+        let tree_last = self.runs.last_key_value().map(|(&k, r)| (k, r.last));
+        let current_last = self.current.as_ref().map(|c| c.last);
+        let loc = match (current_last, tree_last) {
+            (Some(c), Some((k, t))) if t > c => Loc::Tree(k),
+            (Some(_), _) => Loc::Current,
+            (None, Some((k, _))) => Loc::Tree(k),
+            (None, None) => return None,
+        };
+        let mut run = self.take_run(loc)?;
+        if run.last <= floor {
+            self.put_back(loc, run);
+            return None;
+        }
+        let t = run.last;
+        let Some(payload) = run.frags.pop_back() else {
+            self.put_back(loc, run);
+            return None;
+        };
+        run.last -= 1;
+        run.ended = false;
+        run.bytes -= payload.len();
+        self.buffered -= payload.len();
+        if !run.frags.is_empty() {
+            self.put_back(loc, run);
+        } else if self.spare.len() < MAX_SPARE_RUNS {
+            self.spare.push(run.frags);
+        }
+        Some(Tsn(t as u32))
+    }
+
+    fn put_back(&mut self, loc: Loc, run: Run) {
+        match loc {
+            Loc::Current => self.current = Some(run),
+            Loc::Tree(_) => {
+                self.runs.insert(run.first, run);
+            }
+        }
+    }
+
     fn take_run(&mut self, loc: Loc) -> Option<Run> {
         match loc {
             Loc::Current => self.current.take(),
@@ -895,6 +945,45 @@ mod tests {
         assert_eq!(q.buffered_bytes(), 11);
         assert_eq!(drain(&mut q), vec![(3, b"12233344445".to_vec())]);
         assert_eq!(q.buffered_bytes(), 0);
+    }
+
+    #[test]
+    fn reneging_takes_back_the_highest_partial_fragments_only() {
+        let mut q = ReassemblyQueue::new(MAX, MAX, false);
+        // TSN 10 starts message 0; 12 and 13 are the middle of message 0's continuation
+        // (11 missing); 20 is a whole message, complete at once and never taken back.
+        q.add(Tsn(10), frag(0, 0, false, true, false, b"ab"))
+            .unwrap();
+        q.add(Tsn(12), frag(0, 0, false, false, false, b"cd"))
+            .unwrap();
+        q.add(Tsn(13), frag(0, 0, false, false, false, b"efg"))
+            .unwrap();
+        q.add(Tsn(20), frag(1, 0, true, true, true, b"whole"))
+            .unwrap();
+        assert_eq!(q.buffered_bytes(), 12);
+        // Room for TSN 11: the highest partial fragments above it go, newest first.
+        assert_eq!(q.renege_highest(Tsn(11)), Some(Tsn(13)));
+        assert_eq!(q.buffered_bytes(), 9);
+        assert_eq!(q.renege_highest(Tsn(11)), Some(Tsn(12)));
+        // Nothing partial above 11 is left; 10 is below it.
+        assert_eq!(q.renege_highest(Tsn(11)), None);
+        assert_eq!(q.buffered_bytes(), 7);
+        // The peer resends: the message still assembles.
+        q.add(Tsn(11), frag(0, 0, false, false, false, b"xy"))
+            .unwrap();
+        q.add(Tsn(12), frag(0, 0, false, false, false, b"cd"))
+            .unwrap();
+        q.add(Tsn(13), frag(0, 0, false, false, true, b"efg"))
+            .unwrap();
+        let got = drain(&mut q);
+        assert!(got.contains(&(0, b"abxycdefg".to_vec())), "{got:?}");
+        assert!(got.contains(&(1, b"whole".to_vec())), "{got:?}");
+        // I-DATA: not supported, nothing is taken back.
+        let mut q = ReassemblyQueue::new(MAX, MAX, true);
+        q.add(Tsn(12), frag(0, 0, false, true, false, b"cd"))
+            .unwrap();
+        assert_eq!(q.renege_highest(Tsn(11)), None);
+        assert_eq!(q.buffered_bytes(), 2);
     }
 
     #[test]
