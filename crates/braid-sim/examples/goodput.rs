@@ -1,4 +1,5 @@
-//! Goodput of one bulk association over a 100 Mbit/s link, Braid against `sctp-proto`.
+//! Goodput of one bulk association over a 100 Mbit/s link, Braid against `sctp-proto` and
+//! `dcsctp`.
 //!
 //! ```text
 //! cargo run --release -p braid-sim --example goodput
@@ -15,9 +16,16 @@
 //! (from the end of the handshake). The Mathis bound is (MSS / RTT) · sqrt(3/2) / sqrt(p).
 //!
 //! Columns: `B->B` Braid to Braid, `P->P` sctp-proto to sctp-proto, `B->P` Braid sending to
-//! sctp-proto, `P->B` sctp-proto sending to Braid. For each Braid sender a line after the
-//! table gives its congestion state averaged over the measurement (`path_stats`, sampled
-//! every 10 ms) and its retransmission counters.
+//! sctp-proto, `P->B` sctp-proto sending to Braid, and the same with `D`, dcsctp (WebRTC's
+//! SCTP, the Rust port; driven through `tests/common/dcsctp.rs`, with its 16 MiB receive
+//! buffer and send queue, RTO.Initial / RTO.Min 1 s, other options at its defaults). For
+//! each Braid sender a line after the table gives its congestion state averaged over the
+//! measurement (`path_stats`, sampled every 10 ms) and its retransmission counters.
+//!
+//! dcsctp hex-formats every packet it sends or receives for its log, logger or not, so its
+//! columns cost noticeably more wall time than the others (not simulated time). With
+//! `GOODPUT_DC_DEBUG` set in the environment, each run with a dcsctp side prints that
+//! side's state, first events and metrics (cwnd, SRTT, retransmitted packets) to stderr.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -48,6 +56,20 @@ const WARMUP: Duration = Duration::from_secs(10);
 
 const CLIENT: NodeId = NodeId(0);
 const SERVER: NodeId = NodeId(1);
+
+#[path = "../tests/common/dcsctp.rs"]
+mod dc;
+
+use dc::DcNode;
+
+fn dc_options() -> dcsctp::api::Options {
+    dcsctp::api::Options {
+        max_receiver_window_buffer_size: WINDOW as usize,
+        max_send_buffer_size: WINDOW as usize,
+        per_stream_send_queue_limit: WINDOW as usize,
+        ..dc::options(MTU)
+    }
+}
 
 /// An `sctp-proto` endpoint with at most one association, as a simulator node (adapted
 /// from `tests/interop_sctp_proto.rs`).
@@ -215,10 +237,11 @@ impl Node for ProtoNode {
     }
 }
 
-/// A node: Braid or sctp-proto.
+/// A node: Braid, sctp-proto or dcsctp.
 enum Peer {
     Braid(Box<Association>),
     Proto(Box<ProtoNode>),
+    Dc(Box<DcNode>),
 }
 
 impl Node for Peer {
@@ -226,6 +249,7 @@ impl Node for Peer {
         match self {
             Peer::Braid(a) => Node::handle_packet(a.as_mut(), now, packet),
             Peer::Proto(p) => p.handle_packet(now, packet),
+            Peer::Dc(d) => d.handle_packet(now, packet),
         }
     }
 
@@ -233,6 +257,7 @@ impl Node for Peer {
         match self {
             Peer::Braid(a) => Node::handle_timeout(a.as_mut(), now),
             Peer::Proto(p) => p.handle_timeout(now),
+            Peer::Dc(d) => d.handle_timeout(now),
         }
     }
 
@@ -240,6 +265,7 @@ impl Node for Peer {
         match self {
             Peer::Braid(a) => Node::poll_transmit(a.as_mut(), now, buf),
             Peer::Proto(p) => p.poll_transmit(now, buf),
+            Peer::Dc(d) => d.poll_transmit(now, buf),
         }
     }
 
@@ -247,6 +273,7 @@ impl Node for Peer {
         match self {
             Peer::Braid(a) => Node::poll_timeout(a.as_ref()),
             Peer::Proto(p) => p.poll_timeout(),
+            Peer::Dc(d) => d.poll_timeout(),
         }
     }
 }
@@ -256,6 +283,7 @@ impl Peer {
         match self {
             Peer::Braid(a) => a.state() == braid_proto::State::Established,
             Peer::Proto(p) => p.established(),
+            Peer::Dc(d) => d.established(),
         }
     }
 
@@ -270,6 +298,12 @@ impl Peer {
                 a.send(now, StreamId(0), payload.clone(), &opts).is_ok()
             }
             Peer::Proto(p) => p.send(payload),
+            Peer::Dc(d) => {
+                // Checked first: a refused `send` also queues an `OnError` event.
+                let queued = d.socket.buffered_amount(dcsctp::api::StreamId(0));
+                queued + payload.len() <= WINDOW as usize
+                    && d.send(now, 0, 53, payload, false).unwrap_or(false)
+            }
         }
     }
 
@@ -280,6 +314,9 @@ impl Peer {
                 .map(|m| m.payload.len() as u64)
                 .sum(),
             Peer::Proto(p) => p.read(),
+            Peer::Dc(d) => std::iter::from_fn(|| d.read())
+                .map(|(_, _, payload)| payload.len() as u64)
+                .sum(),
         }
     }
 }
@@ -288,6 +325,17 @@ impl Peer {
 enum Who {
     Braid,
     Proto,
+    Dc,
+}
+
+impl Who {
+    fn letter(self) -> &'static str {
+        match self {
+            Who::Braid => "B",
+            Who::Proto => "P",
+            Who::Dc => "D",
+        }
+    }
 }
 
 /// One measurement: who sends (the client) to whom, over which link.
@@ -350,6 +398,7 @@ fn run(case: Case, seed: u64, measure: Duration, trace: bool) -> Outcome {
             Some(SERVER.address()),
         ))),
         Who::Proto => Peer::Proto(Box::new(ProtoNode::client(SERVER.address()))),
+        Who::Dc => Peer::Dc(Box::new(DcNode::new("client", now, &dc_options(), true))),
     };
     let s = match case.to {
         Who::Braid => Peer::Braid(Box::new(Association::accept(
@@ -360,6 +409,7 @@ fn run(case: Case, seed: u64, measure: Duration, trace: bool) -> Outcome {
             Some(CLIENT.address()),
         ))),
         Who::Proto => Peer::Proto(Box::new(ProtoNode::server(CLIENT.address()))),
+        Who::Dc => Peer::Dc(Box::new(DcNode::new("server", now, &dc_options(), false))),
     };
     let c = sim.add_node(c);
     let s = sim.add_node(s);
@@ -449,6 +499,29 @@ fn run(case: Case, seed: u64, measure: Duration, trace: bool) -> Outcome {
             out.ssthresh = ssthresh_sum / samples as f64;
         }
     }
+    if std::env::var_os("GOODPUT_DC_DEBUG").is_some() {
+        for (who, id) in [("sender", CLIENT), ("receiver", SERVER)] {
+            if let Some(Peer::Dc(d)) = sim.node(id) {
+                let m = d.socket.get_metrics();
+                eprintln!(
+                    "  dcsctp {who} {:?}->{:?} rtt {} loss {}: state {:?} events {:?} cwnd {:?} \
+                     srtt {:?} rtx packets {:?} tx {:?} rx {:?} peer rwnd {:?}",
+                    case.from,
+                    case.to,
+                    case.rtt_ms,
+                    case.loss,
+                    d.socket.state(),
+                    d.events.iter().take(3).collect::<Vec<_>>(),
+                    m.as_ref().map(|m| m.cwnd_bytes),
+                    m.as_ref().map(|m| m.srtt),
+                    m.as_ref().map(|m| m.rtx_packets_count),
+                    m.as_ref().map(|m| m.tx_packets_count),
+                    m.as_ref().map(|m| m.rx_packets_count),
+                    m.as_ref().map(|m| m.peer_rwnd_bytes),
+                );
+            }
+        }
+    }
     let f = sim.link_stats(LinkId(0)).unwrap_or_default();
     out.tail_drops = f.dropped_queue - drops_base.0;
     out.random_drops = f.dropped_random - drops_base.1;
@@ -509,6 +582,9 @@ fn main() {
         (Who::Proto, Who::Proto),
         (Who::Braid, Who::Proto),
         (Who::Proto, Who::Braid),
+        (Who::Dc, Who::Dc),
+        (Who::Braid, Who::Dc),
+        (Who::Dc, Who::Braid),
     ];
     let mut cases = Vec::new();
     for rtt_ms in [20u64, 100, 300] {
@@ -555,9 +631,16 @@ fn main() {
          1200-byte packets (MSS {MSS}), {measure} s measured after {} s warm-up, seed {seed}",
         WARMUP.as_secs()
     );
+    let heads: Vec<String> = pairs
+        .iter()
+        .map(|(f, t)| format!("{:>7}", format!("{}->{}", f.letter(), t.letter())))
+        .collect();
     println!(
-        "{:>6} {:>5} | {:>7} {:>7} {:>7} {:>7} | {:>7}",
-        "RTT", "loss", "B->B", "P->P", "B->P", "P->B", "Mathis"
+        "{:>6} {:>5} | {} | {:>7}",
+        "RTT",
+        "loss",
+        heads.join(" "),
+        "Mathis"
     );
     let get = |i: usize| results.get(i).copied().flatten().unwrap_or_default();
     for (row, chunk) in cases.chunks(pairs.len()).enumerate() {
@@ -586,7 +669,7 @@ fn main() {
             "{:>4}ms {:>4}% B->{}: cwnd {:>9.0} ssthresh {:>9.0} rtx {:>6} ({:>5} fast) rto {:?} drops {}/{}",
             case.rtt_ms,
             case.loss * 100.0,
-            if case.to == Who::Braid { "B" } else { "P" },
+            case.to.letter(),
             o.cwnd,
             o.ssthresh,
             o.retransmissions,

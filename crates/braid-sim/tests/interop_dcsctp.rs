@@ -1,0 +1,1077 @@
+//! Interop: Braid against `dcsctp` (WebRTC's SCTP, the Rust port; crates.io `dcsctp`
+//! 0.1.16) in the simulator, each as client and as server.
+//!
+//! Both sides exchange raw SCTP packets (common header onwards) over simulated links, use
+//! SCTP ports 5000/5000, RTO.Initial and RTO.Min 1 s, and packets of at most 1200 bytes.
+//! dcsctp is driven sans-IO through `tests/common/dcsctp.rs` (`handle_input`,
+//! `advance_time` on a clock mapped from the simulated one, `SendPacket` events).
+//!
+//! Extensions. dcsctp offers PR-SCTP (FORWARD-TSN) and RE-CONFIG in every INIT / INIT ACK,
+//! and I-DATA / zero checksum only when configured. Braid by default offers nothing, so the
+//! default tests run plain DATA with CRC32c: dcsctp needs no extension to interoperate, and
+//! sends neither FORWARD-TSN nor RE-CONFIG when the peer did not offer them. The `idata_*`
+//! tests switch on I-DATA (RFC 8260) and zero checksum (RFC 9653, method 1 = DTLS) on both
+//! sides and check that I-DATA and zero checksums are really on the wire.
+//!
+//! What dcsctp does not make deterministic: it draws its verification tag, initial TSN and
+//! tie-tags from `fastrand`'s thread-local generator, seeded per thread from the OS; nothing
+//! in these tests depends on those values. dcsctp also hex-formats every packet it sends or
+//! receives for its log (`logging::log_packet`), logger or not, which costs wall time but not
+//! simulated time, so the loads here are kept small.
+//!
+//! dcsctp 0.1.16 deviations seen here (Braid stays correct in each case):
+//!
+//! * `shutdown()` silently discards messages accepted by `send` but not yet transmitted: the
+//!   SHUTDOWN goes out as soon as nothing is in flight, with the send queue still full, and
+//!   dcsctp then reports a normal `OnClosed` (RFC 9260 §9.2, §11.1 B; see
+//!   [`discards_queued`]). The graceful-shutdown tests
+//!   started by dcsctp therefore wait until its data is acknowledged.
+//!
+//! Differences that are not deviations: with zero checksum negotiated, dcsctp as server
+//! sends its INIT ACK with a zero checksum (it has seen the INIT's Zero Checksum Acceptable
+//! parameter), Braid keeps the CRC32c on its INIT ACK; both send INIT and COOKIE ECHO with a
+//! CRC32c (RFC 9653 §5.2). dcsctp's `close()` emits `OnClosed` (not `OnAborted`) for its own
+//! ABORT. dcsctp always announces 65535 streams each way; Braid's 1024 win.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use braid_proto::{
+    Association, AssociationConfig, CloseReason, Event, Extensions, Message, Ports, Ppid,
+    SendError, SendOptions, State, StreamId,
+};
+use braid_sim::check::{no_packet_above, Checker};
+use braid_sim::{ms, secs, LinkConfig, LinkId, Node, NodeId, Sim};
+use bytes::Bytes;
+use dcsctp::api::{
+    ErrorKind, Options, SocketEvent,
+    ZERO_CHECKSUM_ALTERNATE_ERROR_DETECTION_METHOD_LOWER_LAYER_DTLS,
+};
+
+#[path = "common/dcsctp.rs"]
+mod dc;
+
+use dc::DcNode;
+
+/// Largest SCTP packet either side sends (Braid's default `max_packet_size`).
+const MTU: usize = 1200;
+/// PPID of every message sent.
+const PPID: u32 = 53;
+
+/// A node of the mixed simulation.
+enum Peer {
+    Braid(Box<Association>),
+    Dc(Box<DcNode>),
+}
+
+impl Node for Peer {
+    fn handle_packet(&mut self, now: std::time::Instant, packet: Bytes) {
+        match self {
+            Peer::Braid(a) => Node::handle_packet(a.as_mut(), now, packet),
+            Peer::Dc(d) => d.handle_packet(now, packet),
+        }
+    }
+
+    fn handle_timeout(&mut self, now: std::time::Instant) {
+        match self {
+            Peer::Braid(a) => Node::handle_timeout(a.as_mut(), now),
+            Peer::Dc(d) => d.handle_timeout(now),
+        }
+    }
+
+    fn poll_transmit(&mut self, now: std::time::Instant, buf: &mut Vec<u8>) -> Option<usize> {
+        match self {
+            Peer::Braid(a) => Node::poll_transmit(a.as_mut(), now, buf),
+            Peer::Dc(d) => d.poll_transmit(now, buf),
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<std::time::Instant> {
+        match self {
+            Peer::Braid(a) => Node::poll_timeout(a.as_ref()),
+            Peer::Dc(d) => d.poll_timeout(),
+        }
+    }
+}
+
+impl Peer {
+    fn braid(&mut self) -> &mut Association {
+        match self {
+            Peer::Braid(a) => a,
+            Peer::Dc(_) => panic!("not Braid"),
+        }
+    }
+
+    fn dc(&mut self) -> &mut DcNode {
+        match self {
+            Peer::Dc(d) => d,
+            Peer::Braid(_) => panic!("not dcsctp"),
+        }
+    }
+
+    fn established(&self) -> bool {
+        match self {
+            Peer::Braid(a) => a.state() == State::Established,
+            Peer::Dc(d) => d.established(),
+        }
+    }
+
+    fn closed(&self) -> bool {
+        match self {
+            Peer::Braid(a) => a.state() == State::Closed,
+            Peer::Dc(d) => d.closed(),
+        }
+    }
+
+    /// Queues one message; `false` when the send buffer is full.
+    fn send(
+        &mut self,
+        now: std::time::Instant,
+        stream: u16,
+        payload: Bytes,
+        unordered: bool,
+    ) -> bool {
+        match self {
+            Peer::Braid(a) => {
+                let opts = SendOptions {
+                    unordered,
+                    ppid: Ppid(PPID),
+                    ..SendOptions::default()
+                };
+                match a.send(now, StreamId(stream), payload, &opts) {
+                    Ok(()) => true,
+                    Err(SendError::BufferFull { .. }) => false,
+                    Err(e) => panic!("Braid send failed: {e}"),
+                }
+            }
+            Peer::Dc(d) => d
+                .send(now, stream, PPID, &payload, unordered)
+                .expect("dcsctp send"),
+        }
+    }
+
+    /// Every complete message. dcsctp's `Message` does not carry the U bit, so messages it
+    /// delivers are marked unordered when they came on one of `unordered` (the wire check
+    /// verifies the bit itself).
+    fn read(&mut self, unordered: &HashSet<u16>) -> Vec<Message> {
+        match self {
+            Peer::Braid(a) => std::iter::from_fn(|| a.read_message()).collect(),
+            Peer::Dc(d) => std::iter::from_fn(|| d.read())
+                .map(|(stream, ppid, payload)| Message {
+                    stream: StreamId(stream),
+                    ppid: Ppid(ppid),
+                    unordered: unordered.contains(&stream),
+                    payload: payload.into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn shutdown(&mut self, now: std::time::Instant) {
+        match self {
+            Peer::Braid(a) => a.shutdown(now),
+            Peer::Dc(d) => d.shutdown(now),
+        }
+    }
+}
+
+type Net = Sim<Peer>;
+const CLIENT: NodeId = NodeId(0);
+const SERVER: NodeId = NodeId(1);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Braid,
+    Dc,
+}
+
+fn peer(sim: &mut Net, id: NodeId) -> &mut Peer {
+    sim.node_mut(id).expect("node")
+}
+
+/// Which extensions both sides offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ext {
+    /// Braid's and dcsctp's defaults: Braid offers nothing; dcsctp PR-SCTP and RE-CONFIG.
+    Default,
+    /// Both also offer I-DATA and zero checksum (method 1, DTLS).
+    IDataZeroChecksum,
+}
+
+fn braid_config(ext: Ext) -> AssociationConfig {
+    let mut c = AssociationConfig::default();
+    if ext == Ext::IDataZeroChecksum {
+        c.extensions = Extensions {
+            interleaving: true,
+            zero_checksum_edmid: Some(1),
+            ..Extensions::default()
+        };
+    }
+    c
+}
+
+fn dc_options(ext: Ext) -> Options {
+    let mut o = dc::options(MTU);
+    if ext == Ext::IDataZeroChecksum {
+        o.enable_message_interleaving = true;
+        o.zero_checksum_alternate_error_detection_method =
+            ZERO_CHECKSUM_ALTERNATE_ERROR_DETECTION_METHOD_LOWER_LAYER_DTLS;
+    }
+    o
+}
+
+/// Client and server over links with `link` in both directions.
+fn build(seed: u64, client: Who, link: &LinkConfig, ext: Ext) -> Net {
+    let mut sim = Sim::new(seed);
+    sim.enable_capture();
+    let now = sim.now();
+    let (cs, ss) = (sim.next_seed(), sim.next_seed());
+    let c = match client {
+        Who::Braid => Peer::Braid(Box::new(Association::connect(
+            now,
+            braid_config(ext),
+            Ports::default(),
+            cs,
+            Some(SERVER.address()),
+        ))),
+        Who::Dc => Peer::Dc(Box::new(DcNode::new("client", now, &dc_options(ext), true))),
+    };
+    let s = match client {
+        Who::Dc => Peer::Braid(Box::new(Association::accept(
+            now,
+            braid_config(ext),
+            Ports::default(),
+            ss,
+            Some(CLIENT.address()),
+        ))),
+        Who::Braid => Peer::Dc(Box::new(DcNode::new(
+            "server",
+            now,
+            &dc_options(ext),
+            false,
+        ))),
+    };
+    let c = sim.add_node(c);
+    let s = sim.add_node(s);
+    sim.connect(c, s, link.clone(), link.clone());
+    sim
+}
+
+fn clean(delay: Duration) -> LinkConfig {
+    LinkConfig {
+        delay,
+        mtu: Some(MTU),
+        ..LinkConfig::default()
+    }
+}
+
+fn lossy(loss: f64) -> LinkConfig {
+    LinkConfig {
+        delay: ms(50),
+        bandwidth_bps: Some(10_000_000),
+        queue_packets: Some(100),
+        loss,
+        mtu: Some(MTU),
+        ..LinkConfig::default()
+    }
+}
+
+fn connect(sim: &mut Net) {
+    let deadline = sim.now() + secs(10);
+    let up = sim
+        .run_until_cond(deadline, |s| {
+            peer(s, CLIENT).established() && peer(s, SERVER).established()
+        })
+        .expect("no livelock");
+    assert!(up, "handshake did not finish:\n{}", dump(sim));
+}
+
+/// `count` messages round robin over `streams` streams, the last unordered, with sizes
+/// cycling through `sizes` (at least 16 bytes: the [`Checker`] header).
+#[derive(Clone, Copy)]
+struct Load {
+    count: usize,
+    streams: u16,
+    sizes: &'static [usize],
+}
+
+impl Load {
+    fn bytes(&self) -> usize {
+        (0..self.count)
+            .map(|i| self.sizes[i % self.sizes.len()])
+            .sum()
+    }
+}
+
+/// Sizes around the 1172-byte DATA payload of a 1200-byte packet (1168 with I-DATA), up to
+/// 66 000 bytes (57 fragments).
+const SIZES: &[usize] = &[
+    16, 17, 100, 1000, 1168, 1169, 1172, 1173, 2345, 4000, 9000, 66_000,
+];
+
+/// Sends `load` from `from` to the other node and checks every message with a [`Checker`]:
+/// content intact, exactly once, per-stream order for ordered streams.
+fn transfer(sim: &mut Net, from: NodeId, load: Load, limit: Duration) -> Checker {
+    let to = if from == CLIENT { SERVER } else { CLIENT };
+    let unordered_stream = load.streams - 1;
+    let unordered_set = HashSet::from([unordered_stream]);
+    let mut checker = Checker::new();
+    let deadline = sim.now() + limit;
+    let mut i = 0usize;
+    loop {
+        while i < load.count {
+            let stream = (i % usize::from(load.streams)) as u16;
+            let unordered = stream == unordered_stream;
+            let size = load.sizes[i % load.sizes.len()];
+            let (id, payload) = checker.payload(stream, unordered, size);
+            let now = sim.now();
+            if !peer(sim, from).send(now, stream, payload, unordered) {
+                break;
+            }
+            checker.sent(id);
+            i += 1;
+        }
+        let step = sim.now() + ms(10);
+        sim.run_until(step).expect("no livelock");
+        for msg in peer(sim, to).read(&unordered_set) {
+            assert_eq!(msg.ppid, Ppid(PPID));
+            if let Err(v) = checker.received(&msg) {
+                panic!("invariant broken at {:?}: {v}", sim.elapsed());
+            }
+        }
+        if i == load.count && checker.received_count() == load.count {
+            break;
+        }
+        assert!(
+            sim.now() < deadline,
+            "transfer not done after {limit:?}: {}/{} delivered",
+            checker.received_count(),
+            load.count
+        );
+    }
+    checker.all_delivered().expect("every message delivered");
+    assert_eq!(checker.bytes_received(), load.bytes() as u64);
+    assert!(peer(sim, CLIENT).established() && peer(sim, SERVER).established());
+    checker
+}
+
+/// Messages of 1 to 15 bytes (below the [`Checker`]'s header) on one ordered stream: every
+/// one arrives once, in order, byte for byte.
+fn tiny(sim: &mut Net, from: NodeId) {
+    let to = if from == CLIENT { SERVER } else { CLIENT };
+    let stream = 9;
+    let sent: Vec<Vec<u8>> = (1..=15u8)
+        .map(|n| (0..n).map(|k| n.wrapping_mul(17) ^ k).collect())
+        .collect();
+    for p in &sent {
+        let now = sim.now();
+        assert!(peer(sim, from).send(now, stream, Bytes::from(p.clone()), false));
+    }
+    sim.run_for(secs(2)).expect("no livelock");
+    let got: Vec<Vec<u8>> = peer(sim, to)
+        .read(&HashSet::new())
+        .into_iter()
+        .map(|m| {
+            assert_eq!(
+                (m.stream, m.ppid, m.unordered),
+                (StreamId(stream), Ppid(PPID), false)
+            );
+            m.payload.to_vec()
+        })
+        .collect();
+    assert_eq!(got, sent, "tiny messages, in order");
+}
+
+/// Every packet captured so far, one line each (time, sender, chunks), to document what
+/// each side sent. Ends the capture.
+fn dump(sim: &mut Net) -> String {
+    use braid_wire::pcap::{sctp_payload, PcapReader};
+    use braid_wire::{ChecksumPolicy, Chunk, Packet};
+    use std::fmt::Write;
+    let pcap = sim.take_pcap();
+    let mut reader = PcapReader::new(&pcap[..]).expect("pcap");
+    let mut out = String::new();
+    while let Some(record) = reader.next_record().expect("record") {
+        let frame = sctp_payload(reader.link_type(), &record.data).expect("SCTP");
+        let from = if frame.src == CLIENT.address().ip() {
+            "client"
+        } else {
+            "server"
+        };
+        let _ = write!(out, "{:?} {from}:", record.timestamp);
+        let Ok(packet) = Packet::parse(frame.sctp, ChecksumPolicy::ZeroAllowed) else {
+            out.push_str(" (bad packet)\n");
+            continue;
+        };
+        let _ = write!(
+            out,
+            " [tag {:#x} crc {:#x}]",
+            packet.header().verification_tag,
+            packet.header().checksum
+        );
+        for raw in packet.raw_chunks() {
+            match raw.parse() {
+                Ok(Chunk::Data(d)) => {
+                    let _ = write!(
+                        out,
+                        " DATA(tsn {:?} sid {} ssn {:?} len {}{}{}{})",
+                        d.tsn,
+                        d.stream_id,
+                        d.ssn,
+                        d.payload.len(),
+                        if d.unordered { " U" } else { "" },
+                        if d.beginning { " B" } else { "" },
+                        if d.ending { " E" } else { "" },
+                    );
+                }
+                Ok(Chunk::IData(d)) => {
+                    let _ = write!(
+                        out,
+                        " I-DATA(tsn {:?} sid {} mid {:?} fsn {:?} len {}{}{}{})",
+                        d.tsn,
+                        d.stream_id,
+                        d.mid,
+                        d.fsn,
+                        d.payload.len(),
+                        if d.unordered { " U" } else { "" },
+                        if d.beginning { " B" } else { "" },
+                        if d.ending { " E" } else { "" },
+                    );
+                }
+                Ok(Chunk::Sack(a)) => {
+                    let _ = write!(
+                        out,
+                        " SACK(cum {:?} rwnd {} gaps {} dups {})",
+                        a.cumulative_tsn_ack,
+                        a.a_rwnd,
+                        a.gap_blocks.len(),
+                        a.duplicate_tsns.len()
+                    );
+                }
+                Ok(c @ (Chunk::Init(_) | Chunk::InitAck(_))) => {
+                    let _ = write!(out, " {c:?}");
+                }
+                Ok(c @ (Chunk::Shutdown(_) | Chunk::Abort(_) | Chunk::Error(_))) => {
+                    let _ = write!(out, " {c:?}");
+                }
+                Ok(c) => {
+                    let _ = write!(out, " {}", c.name());
+                }
+                Err(e) => {
+                    let _ = write!(out, " (type {} unparsed: {e})", raw.chunk_type);
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// What the wire showed, per side (index = node id). Ends the capture.
+#[derive(Debug, Default)]
+struct Wire {
+    /// Initial TSN from the INIT / INIT ACK.
+    initial_tsn: [Option<u32>; 2],
+    /// TSNs of the DATA and I-DATA chunks sent.
+    data_tsns: [Vec<u32>; 2],
+    /// I-DATA chunks sent.
+    idata: [usize; 2],
+    /// DATA chunks (U bit, stream) sent.
+    data_u: [Vec<(bool, u16)>; 2],
+    /// Cumulative TSN Ack of each SHUTDOWN sent.
+    shutdown_cum_acks: [Vec<u32>; 2],
+    /// Chunk names per side, in order, excluding DATA, I-DATA and SACK.
+    control: [Vec<&'static str>; 2],
+    /// Packets with a zero checksum / with a CRC32c, per side.
+    zero_checksum: [usize; 2],
+    crc: [usize; 2],
+    /// The chunk names of each packet sent with a CRC32c, per side.
+    crc_packets: [Vec<Vec<&'static str>>; 2],
+    /// Packets whose ports were not 5000/5000.
+    bad_ports: usize,
+}
+
+impl Wire {
+    /// Everything but the per-chunk lists.
+    fn summary(&self) -> String {
+        format!(
+            "initial TSNs {:?}, DATA/I-DATA chunks [{}, {}], I-DATA {:?}, SHUTDOWN cum acks \
+             {:?}, control {:?}, zero-checksum packets {:?}, CRC32c packets {:?}, bad ports {}",
+            self.initial_tsn,
+            self.data_tsns[0].len(),
+            self.data_tsns[1].len(),
+            self.idata,
+            self.shutdown_cum_acks,
+            self.control,
+            self.zero_checksum,
+            self.crc_packets,
+            self.bad_ports
+        )
+    }
+}
+
+fn wire(sim: &mut Net) -> Wire {
+    use braid_wire::pcap::{sctp_payload, PcapReader};
+    use braid_wire::{ChecksumPolicy, Chunk, Packet};
+    no_packet_above(sim.trace(), MTU).expect("no packet above the MTU");
+    let pcap = sim.take_pcap();
+    let mut reader = PcapReader::new(&pcap[..]).expect("pcap");
+    let mut w = Wire::default();
+    while let Some(record) = reader.next_record().expect("record") {
+        let frame = sctp_payload(reader.link_type(), &record.data).expect("SCTP");
+        let side = usize::from(frame.src != CLIENT.address().ip());
+        let packet = Packet::parse(frame.sctp, ChecksumPolicy::ZeroAllowed).expect("valid packet");
+        let h = packet.header();
+        if (h.src_port, h.dst_port) != (5000, 5000) {
+            w.bad_ports += 1;
+        }
+        if h.checksum == 0 {
+            w.zero_checksum[side] += 1;
+        } else {
+            w.crc[side] += 1;
+            let names = packet
+                .raw_chunks()
+                .map(|r| r.parse().map_or("?", |c| c.name()))
+                .collect();
+            w.crc_packets[side].push(names);
+        }
+        for raw in packet.raw_chunks() {
+            let chunk = raw.parse().expect("valid chunk");
+            match &chunk {
+                Chunk::Init(c) | Chunk::InitAck(c) => w.initial_tsn[side] = Some(c.initial_tsn.0),
+                Chunk::Data(d) => {
+                    w.data_tsns[side].push(d.tsn.0);
+                    w.data_u[side].push((d.unordered, d.stream_id));
+                }
+                Chunk::IData(d) => {
+                    w.data_tsns[side].push(d.tsn.0);
+                    w.data_u[side].push((d.unordered, d.stream_id));
+                    w.idata[side] += 1;
+                }
+                Chunk::Shutdown(c) => w.shutdown_cum_acks[side].push(c.cumulative_tsn_ack.0),
+                _ => {}
+            }
+            if !matches!(chunk, Chunk::Data(_) | Chunk::IData(_) | Chunk::Sack(_)) {
+                w.control[side].push(chunk.name());
+            }
+        }
+    }
+    w
+}
+
+/// Checks the U bit of every DATA / I-DATA chunk: set exactly on `unordered_stream`.
+fn check_u_bits(w: &Wire, unordered_stream: u16) {
+    assert_eq!(w.bad_ports, 0, "every packet 5000 -> 5000");
+    for side in &w.data_u {
+        for &(u, sid) in side {
+            assert_eq!(
+                u,
+                sid == unordered_stream,
+                "U bit of a chunk on stream {sid}"
+            );
+        }
+    }
+}
+
+/// Asserts that dcsctp reported its connection and nothing else (no error, no abort).
+fn dc_only_connected(sim: &mut Net, id: NodeId) {
+    let events = &peer(sim, id).dc().events;
+    assert!(
+        matches!(events.as_slice(), [SocketEvent::OnConnected()]),
+        "dcsctp events: {events:?}"
+    );
+}
+
+fn roles(client: Who) -> (NodeId, NodeId) {
+    if client == Who::Braid {
+        (CLIENT, SERVER)
+    } else {
+        (SERVER, CLIENT)
+    }
+}
+
+fn handshake(client: Who, seed: u64, ext: Ext) {
+    let mut sim = build(seed, client, &clean(ms(50)), ext);
+    connect(&mut sim);
+    // Two round trips of 100 ms: INIT, INIT ACK, COOKIE ECHO, COOKIE ACK.
+    assert_eq!(sim.elapsed(), ms(200));
+    let (braid, dcs) = roles(client);
+    assert_eq!(
+        peer(&mut sim, braid).braid().poll_event(),
+        Some(Event::Connected)
+    );
+    let n = peer(&mut sim, braid)
+        .braid()
+        .negotiated()
+        .cloned()
+        .expect("negotiated");
+    println!("{client:?} client, {ext:?}: Braid negotiated {n:?}");
+    let on = ext == Ext::IDataZeroChecksum;
+    // Braid offers PR-SCTP / RE-CONFIG only when configured: never here.
+    assert!(!n.partial_reliability && !n.stream_reconfig, "{n:?}");
+    assert_eq!(n.interleaving, on, "{n:?}");
+    assert_eq!(n.zero_checksum_tx, on, "{n:?}");
+    assert_eq!(n.zero_checksum_rx, on, "{n:?}");
+    assert_eq!((n.outbound_streams, n.inbound_streams), (1024, 1024));
+    let d = peer(&mut sim, dcs).dc();
+    assert!(
+        matches!(d.events.as_slice(), [SocketEvent::OnConnected()]),
+        "{:?}",
+        d.events
+    );
+    let m = d.socket.get_metrics().expect("metrics");
+    assert_eq!(m.uses_message_interleaving, on);
+    assert_eq!(m.uses_zero_checksum, on);
+    assert_eq!(
+        (
+            m.negotiated_maximum_incoming_streams,
+            m.negotiated_maximum_outgoing_streams
+        ),
+        (1024, 1024)
+    );
+    assert_eq!(sim.trace().len(), 4, "exactly four handshake packets");
+    // Idle for a while: both sides' heartbeats (30 s; dcsctp adds the RTO) are answered and
+    // nothing breaks.
+    sim.run_for(secs(95)).expect("no livelock");
+    assert!(peer(&mut sim, CLIENT).established() && peer(&mut sim, SERVER).established());
+    assert!(peer(&mut sim, braid).braid().stats().heartbeats_sent >= 2);
+    dc_only_connected(&mut sim, dcs);
+    let w = wire(&mut sim);
+    for side in [braid.0, dcs.0] {
+        let hb = w.control[side]
+            .iter()
+            .filter(|c| **c == "HEARTBEAT")
+            .count();
+        let ack = w.control[1 - side]
+            .iter()
+            .filter(|c| **c == "HEARTBEAT-ACK")
+            .count();
+        assert!(hb >= 2 && ack == hb, "side {side}: {}", w.summary());
+    }
+    // No ERROR, ABORT, FORWARD-TSN or RE-CONFIG: only the handshake and heartbeats.
+    for side in &w.control {
+        assert!(
+            side.iter().all(|c| matches!(
+                *c,
+                "INIT" | "INIT-ACK" | "COOKIE-ECHO" | "COOKIE-ACK" | "HEARTBEAT" | "HEARTBEAT-ACK"
+            )),
+            "{}",
+            w.summary()
+        );
+    }
+    check_u_bits(&w, u16::MAX);
+    if on {
+        // RFC 9653 §5.2: INIT is always sent with a CRC32c; after the handshake both sides
+        // send zero checksums.
+        assert!(
+            w.zero_checksum[0] > 0 && w.zero_checksum[1] > 0,
+            "{}",
+            w.summary()
+        );
+    } else {
+        assert_eq!(w.zero_checksum, [0, 0], "{}", w.summary());
+    }
+}
+
+#[test]
+fn handshake_braid_client_dcsctp_server() {
+    handshake(Who::Braid, 1, Ext::Default);
+}
+
+#[test]
+fn handshake_dcsctp_client_braid_server() {
+    handshake(Who::Dc, 2, Ext::Default);
+}
+
+#[test]
+fn handshake_idata_zero_checksum_braid_client() {
+    handshake(Who::Braid, 21, Ext::IDataZeroChecksum);
+}
+
+#[test]
+fn handshake_idata_zero_checksum_dcsctp_client() {
+    handshake(Who::Dc, 22, Ext::IDataZeroChecksum);
+}
+
+const LOAD: Load = Load {
+    count: 240,
+    streams: 4,
+    sizes: SIZES,
+};
+
+/// Multi-stream transfer both ways over a clean link (sizes 1 B to 66 000 B, three ordered
+/// streams and one unordered), then the wire check.
+fn streams(client: Who, seed: u64, ext: Ext) {
+    let mut sim = build(seed, client, &clean(ms(20)), ext);
+    connect(&mut sim);
+    tiny(&mut sim, CLIENT);
+    tiny(&mut sim, SERVER);
+    transfer(&mut sim, CLIENT, LOAD, secs(60));
+    transfer(&mut sim, SERVER, LOAD, secs(60));
+    let (braid, dcs) = roles(client);
+    dc_only_connected(&mut sim, dcs);
+    assert_eq!(
+        peer(&mut sim, braid).braid().poll_event(),
+        Some(Event::Connected)
+    );
+    let w = wire(&mut sim);
+    check_u_bits(&w, LOAD.streams - 1);
+    for side in 0..2 {
+        // At least one chunk per fragment.
+        let min: usize = (0..LOAD.count)
+            .map(|i| SIZES[i % SIZES.len()].div_ceil(1172))
+            .sum();
+        assert!(
+            w.data_tsns[side].len() >= min + 15,
+            "{} chunks",
+            w.data_tsns[side].len()
+        );
+        if ext == Ext::IDataZeroChecksum {
+            assert_eq!(w.idata[side], w.data_tsns[side].len(), "only I-DATA");
+            // RFC 9653 §5.2: the packets with INIT and COOKIE ECHO carry a CRC32c. The
+            // INIT ACK may go with a zero checksum (its sender saw the INIT's parameter):
+            // dcsctp does so, Braid keeps the CRC32c. Everything else has a zero checksum.
+            let expected: &[&[&str]] = match (side, client) {
+                (0, _) => &[&["INIT"], &["COOKIE-ECHO"]],
+                (_, Who::Dc) => &[&["INIT-ACK"]],
+                (_, Who::Braid) => &[],
+            };
+            assert_eq!(w.crc_packets[side], expected, "{}", w.summary());
+        } else {
+            assert_eq!(w.idata[side], 0);
+            assert_eq!(w.zero_checksum[side], 0);
+        }
+    }
+}
+
+#[test]
+fn streams_braid_client_dcsctp_server() {
+    streams(Who::Braid, 3, Ext::Default);
+}
+
+#[test]
+fn streams_dcsctp_client_braid_server() {
+    streams(Who::Dc, 4, Ext::Default);
+}
+
+#[test]
+fn streams_idata_zero_checksum_braid_client() {
+    streams(Who::Braid, 23, Ext::IDataZeroChecksum);
+}
+
+#[test]
+fn streams_idata_zero_checksum_dcsctp_client() {
+    streams(Who::Dc, 24, Ext::IDataZeroChecksum);
+}
+
+/// Smaller messages for the lossy runs (sizes up to 9000 B).
+const LOSS_LOAD: Load = Load {
+    count: 200,
+    streams: 4,
+    sizes: &[16, 100, 1000, 1172, 1173, 2345, 4000, 9000],
+};
+
+fn loss(client: Who, seed: u64, p: f64, limit: Duration) {
+    let mut sim = build(seed, client, &lossy(p), Ext::Default);
+    connect(&mut sim);
+    let start = sim.now();
+    transfer(&mut sim, CLIENT, LOSS_LOAD, limit);
+    let forward = sim.now() - start;
+    let start = sim.now();
+    transfer(&mut sim, SERVER, LOSS_LOAD, limit);
+    println!(
+        "{client:?} client, loss {p}: {} B client->server in {forward:?}, server->client in {:?}",
+        LOSS_LOAD.bytes(),
+        sim.now() - start
+    );
+    for link in [LinkId(0), LinkId(1)] {
+        let stats = sim.link_stats(link).expect("link");
+        assert!(stats.dropped_random > 0, "{link:?} lost nothing");
+    }
+    let (braid, dcs) = roles(client);
+    dc_only_connected(&mut sim, dcs);
+    assert!(peer(&mut sim, braid).braid().stats().retransmissions > 0);
+    let w = wire(&mut sim);
+    check_u_bits(&w, LOSS_LOAD.streams - 1);
+}
+
+#[test]
+fn loss_1_percent_braid_client_dcsctp_server() {
+    loss(Who::Braid, 5, 0.01, secs(120));
+}
+
+#[test]
+fn loss_1_percent_dcsctp_client_braid_server() {
+    loss(Who::Dc, 6, 0.01, secs(120));
+}
+
+#[test]
+fn loss_5_percent_braid_client_dcsctp_server() {
+    loss(Who::Braid, 7, 0.05, secs(300));
+}
+
+#[test]
+fn loss_5_percent_dcsctp_client_braid_server() {
+    loss(Who::Dc, 8, 0.05, secs(300));
+}
+
+/// `initiator` sends 50 messages of 2000 B and starts a graceful shutdown: at once when
+/// Braid initiates; for dcsctp, only once all of them are delivered and acknowledged (see
+/// [`discards_queued`] for why). Every message is delivered first
+/// (RFC 9260 §9.2), then SHUTDOWN, SHUTDOWN ACK, SHUTDOWN COMPLETE; both sides report a
+/// graceful close (Braid `Closed(CloseReason::Shutdown)`, dcsctp `OnClosed`, no error or
+/// abort), and nothing is sent after.
+fn shutdown(client: Who, initiator: Who, seed: u64) {
+    let mut sim = build(seed, client, &clean(ms(20)), Ext::Default);
+    connect(&mut sim);
+    let (braid, dcs) = roles(client);
+    let (from, to) = if initiator == Who::Braid {
+        (braid, dcs)
+    } else {
+        (dcs, braid)
+    };
+    let mut checker = Checker::new();
+    for i in 0..50u16 {
+        let (id, payload) = checker.payload(i % 2, false, 2000);
+        let now = sim.now();
+        assert!(peer(&mut sim, from).send(now, i % 2, payload, false));
+        checker.sent(id);
+    }
+    if initiator == Who::Dc {
+        sim.run_for(secs(2)).expect("no livelock");
+        for msg in peer(&mut sim, to).read(&HashSet::new()) {
+            checker.received(&msg).expect("invariants hold");
+        }
+        checker
+            .all_delivered()
+            .expect("delivered before the shutdown");
+    }
+    let now = sim.now();
+    peer(&mut sim, from).shutdown(now);
+    let deadline = sim.now() + secs(30);
+    let mut done = false;
+    while sim.now() < deadline && !done {
+        sim.run_for(ms(10)).expect("no livelock");
+        for msg in peer(&mut sim, to).read(&HashSet::new()) {
+            checker.received(&msg).expect("invariants hold");
+        }
+        done = peer(&mut sim, CLIENT).closed() && peer(&mut sim, SERVER).closed();
+    }
+    checker
+        .all_delivered()
+        .expect("data queued before the shutdown delivered");
+    assert!(done, "both sides closed:\n{}", dump(&mut sim));
+    println!(
+        "{client:?} client, {initiator:?} shut down: closed at {:?}",
+        sim.elapsed()
+    );
+    check_graceful_close(&mut sim, braid, dcs, initiator);
+    let w = wire(&mut sim);
+    let (f, t) = (from.0, to.0);
+    assert!(!w.shutdown_cum_acks[f].is_empty(), "{}", w.summary());
+    assert!(w.shutdown_cum_acks[t].is_empty(), "{}", w.summary());
+    // The SHUTDOWN acknowledges what the peer sent: nothing, so its initial TSN - 1.
+    let expected = w.initial_tsn[t].expect("INIT").wrapping_sub(1);
+    assert!(
+        w.shutdown_cum_acks[f].iter().all(|&c| c == expected),
+        "{}",
+        w.summary()
+    );
+    assert!(w.data_tsns[t].is_empty());
+    assert!(w.data_tsns[f].len() >= 50 * 2000 / 1172, "{}", w.summary());
+    check_shutdown_wire(&w, from, to);
+}
+
+/// Both sides closed gracefully and reported it, and stay silent for two minutes.
+fn check_graceful_close(sim: &mut Net, braid: NodeId, dcs: NodeId, initiator: Who) {
+    let b = peer(sim, braid).braid();
+    assert_eq!(b.close_reason(), Some(&CloseReason::Shutdown));
+    let events: Vec<Event> = std::iter::from_fn(|| b.poll_event()).collect();
+    assert_eq!(events.first(), Some(&Event::Connected));
+    assert_eq!(events.last(), Some(&Event::Closed(CloseReason::Shutdown)));
+    assert_eq!(
+        events.contains(&Event::ShutdownStarted),
+        initiator == Who::Dc,
+        "{events:?}"
+    );
+    let d = peer(sim, dcs).dc();
+    assert!(
+        matches!(
+            d.events.as_slice(),
+            [SocketEvent::OnConnected(), SocketEvent::OnClosed()]
+        ),
+        "dcsctp closed gracefully: {:?}",
+        d.events
+    );
+    let last = sim.trace().last().cloned();
+    sim.run_for(secs(120)).expect("no livelock");
+    assert_eq!(sim.trace().last().cloned(), last, "silent after close");
+}
+
+/// The shutdown's control chunks: the initiator's end with SHUTDOWN, SHUTDOWN COMPLETE; the
+/// peer's with one SHUTDOWN ACK, and the peer sends no SHUTDOWN.
+fn check_shutdown_wire(w: &Wire, from: NodeId, to: NodeId) {
+    let (f, t) = (from.0, to.0);
+    let tail = |side: usize, n: usize| -> Vec<&str> {
+        let c = &w.control[side];
+        c[c.len().saturating_sub(n)..].to_vec()
+    };
+    assert_eq!(
+        tail(f, 2),
+        ["SHUTDOWN", "SHUTDOWN-COMPLETE"],
+        "{}",
+        w.summary()
+    );
+    assert_eq!(tail(t, 1), ["SHUTDOWN-ACK"], "{}", w.summary());
+    assert!(!w.control[t].contains(&"SHUTDOWN"), "{}", w.summary());
+}
+
+#[test]
+fn shutdown_by_braid_client() {
+    shutdown(Who::Braid, Who::Braid, 9);
+}
+
+#[test]
+fn shutdown_by_braid_server() {
+    shutdown(Who::Dc, Who::Braid, 10);
+}
+
+#[test]
+fn shutdown_by_dcsctp_client() {
+    shutdown(Who::Dc, Who::Dc, 11);
+}
+
+#[test]
+fn shutdown_by_dcsctp_server() {
+    shutdown(Who::Braid, Who::Dc, 12);
+}
+
+/// dcsctp 0.1.16 DEVIATES: messages accepted by `send` but not yet transmitted when
+/// `shutdown()` is called are silently discarded. `do_shutdown` enters SHUTDOWN-PENDING and
+/// `maybe_send_shutdown` sends the SHUTDOWN as soon as the retransmission queue has no
+/// unacknowledged chunk (`unacked_items() == 0`), without looking at the send queue; from
+/// SHUTDOWN-SENT on, nothing more is taken from the send queue. So once the first flight
+/// (the initial cwnd, 10 MTUs) is acknowledged, SHUTDOWN goes out and the rest is dropped,
+/// with no error event, and dcsctp reports a normal `OnClosed`. RFC 9260 §9.2: "the
+/// endpoint enters the SHUTDOWN-PENDING state and remains there until all outstanding data
+/// has been acknowledged by its peer"; §11.1 B (Shutdown): "any locally queued user data
+/// will be delivered to the peer"; dcsctp's own doc of `shutdown()`: "Gracefully shutdowns
+/// the socket and sends all outstanding data". Braid receives a prefix of the messages,
+/// in order, and closes normally.
+fn discards_queued(client: Who, seed: u64) {
+    let mut sim = build(seed, client, &clean(ms(20)), Ext::Default);
+    connect(&mut sim);
+    let (braid, dcs) = roles(client);
+    let mut checker = Checker::new();
+    let mut sent = Vec::new();
+    for _ in 0..50 {
+        let (id, payload) = checker.payload(0, false, 2000);
+        let now = sim.now();
+        assert!(peer(&mut sim, dcs).send(now, 0, payload, false));
+        checker.sent(id);
+        sent.push(id.seq);
+    }
+    let now = sim.now();
+    peer(&mut sim, dcs).shutdown(now);
+    let deadline = sim.now() + secs(30);
+    let closed = sim
+        .run_until_cond(deadline, |s| {
+            peer(s, CLIENT).closed() && peer(s, SERVER).closed()
+        })
+        .expect("no livelock");
+    assert!(closed, "both sides closed");
+    let got: Vec<u64> = peer(&mut sim, braid)
+        .read(&HashSet::new())
+        .iter()
+        .map(|m| {
+            checker.received(m).expect("invariants hold");
+            braid_sim::check::parse_payload(0, &m.payload)
+                .expect("checked payload")
+                .seq
+        })
+        .collect();
+    println!(
+        "{client:?} client: dcsctp delivered {} of 50 messages queued before shutdown()",
+        got.len()
+    );
+    assert!(!got.is_empty() && got.len() < 50, "{got:?}");
+    assert_eq!(got, sent[..got.len()], "a prefix, in order");
+    assert!(matches!(
+        checker.all_delivered(),
+        Err(braid_sim::check::Violation::Missing { count, .. }) if count == 50 - got.len()
+    ));
+    check_graceful_close(&mut sim, braid, dcs, Who::Dc);
+    let w = wire(&mut sim);
+    // The rest was never transmitted (not lost: the link is clean): fewer DATA chunks than
+    // the 50 messages need.
+    let dc_chunks: HashSet<u32> = w.data_tsns[dcs.0].iter().copied().collect();
+    assert!(dc_chunks.len() * 1172 < 50 * 2000, "{}", w.summary());
+    assert_eq!(sim.link_stats(LinkId(0)).expect("link").dropped(), 0);
+    check_shutdown_wire(&w, dcs, braid);
+}
+
+#[test]
+fn dcsctp_shutdown_discards_queued_data_dcsctp_client() {
+    discards_queued(Who::Dc, 15);
+}
+
+#[test]
+fn dcsctp_shutdown_discards_queued_data_dcsctp_server() {
+    discards_queued(Who::Braid, 16);
+}
+
+/// Braid's ABORT reaches dcsctp as `OnAborted(PeerReported)`, and dcsctp's (`close()`)
+/// reaches Braid as `Closed(PeerAborted)`; both sides end CLOSED.
+#[test]
+fn abort_both_ways() {
+    for (client, seed, aborter) in [
+        (Who::Braid, 13, Who::Braid),
+        (Who::Dc, 14, Who::Braid),
+        (Who::Braid, 17, Who::Dc),
+        (Who::Dc, 18, Who::Dc),
+    ] {
+        let mut sim = build(seed, client, &clean(ms(20)), Ext::Default);
+        connect(&mut sim);
+        let (braid, dcs) = roles(client);
+        let now = sim.now();
+        if aborter == Who::Braid {
+            peer(&mut sim, braid).braid().abort(now, "test");
+        } else {
+            let d = peer(&mut sim, dcs).dc();
+            d.advance(now);
+            d.socket.close();
+        }
+        sim.run_for(secs(1)).expect("no livelock");
+        assert!(peer(&mut sim, braid).closed() && peer(&mut sim, dcs).closed());
+        let reason = peer(&mut sim, braid).braid().close_reason().cloned();
+        let d = peer(&mut sim, dcs).dc();
+        if aborter == Who::Braid {
+            assert_eq!(reason, Some(CloseReason::Aborted("test".into())));
+            assert!(
+                matches!(
+                    d.events.as_slice(),
+                    [
+                        SocketEvent::OnConnected(),
+                        SocketEvent::OnAborted(ErrorKind::PeerReported, _)
+                    ]
+                ),
+                "{:?}",
+                d.events
+            );
+        } else {
+            assert!(
+                matches!(reason, Some(CloseReason::PeerAborted(_))),
+                "{reason:?}"
+            );
+            // `close()` reports `OnClosed` before it returns (and nothing after).
+            assert!(
+                matches!(
+                    d.events.as_slice(),
+                    [SocketEvent::OnConnected(), SocketEvent::OnClosed()]
+                ),
+                "{:?}",
+                d.events
+            );
+        }
+    }
+}
