@@ -108,7 +108,11 @@ struct Work {
     closed: Vec<AssociationHandle>,
 }
 
-/// An SCTP endpoint: see the [module docs](self).
+/// An SCTP endpoint: one SCTP port and many associations. It parses and verifies each
+/// datagram, routes it by the peer's address and port to its association, and answers the
+/// rest itself without allocating state: INITs get an INIT ACK with a signed State Cookie
+/// (RFC 9260 §5.1.3), only a valid COOKIE ECHO creates an association, and other
+/// out-of-the-blue packets get the RFC 9260 §8.4 answer.
 #[derive(Debug)]
 pub struct Endpoint {
     config: EndpointConfig,

@@ -176,7 +176,7 @@ impl<N> Sim<N> {
     }
 
     /// Starts capturing every packet sent, at its send time, into an in-memory pcap file
-    /// (see [`Sim::pcap`]). The fates are in [`Sim::trace`], one entry per record.
+    /// (see [`Sim::take_pcap`]). The fates are in [`Sim::trace`], one entry per record.
     pub fn enable_capture(&mut self) {
         if self.capture.is_none() {
             match PcapWriter::new(Vec::new()) {

@@ -212,7 +212,11 @@ enum Timer {
 
 const TIMER_COUNT: usize = 3;
 
-/// An SCTP association. See the [module docs](self) and the crate docs for how to drive it.
+/// An SCTP association: one peer, its streams, its paths and their timers. Feed it packets
+/// ([`handle_packet`](Self::handle_packet)) and time ([`handle_timeout`](Self::handle_timeout));
+/// take packets ([`poll_transmit`](Self::poll_transmit)), deadlines
+/// ([`poll_timeout`](Self::poll_timeout)) and events ([`poll_event`](Self::poll_event)). The
+/// crate docs show the loop.
 #[derive(Debug)]
 pub struct Association {
     config: AssociationConfig,
