@@ -9,7 +9,7 @@
 //! (at most `max_pending_replies`, then replies are dropped) — nothing an unauthenticated
 //! peer can grow.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -27,7 +27,7 @@ use crate::config::{AssociationConfig, EndpointConfig};
 use crate::cookie::{CookieError, CookieKeys};
 use crate::event::Event;
 use crate::handshake::{self as hs, InitAckInput, InitProblem};
-use crate::ids::{AssociationHandle, PathId};
+use crate::ids::{AssociationHandle, HandleMap, HandleSet, PathId};
 use crate::ootb;
 
 /// Why [`Endpoint::connect`] failed.
@@ -92,16 +92,16 @@ struct Reply {
 struct Work {
     /// Associations that may have packets to send.
     transmit: VecDeque<AssociationHandle>,
-    in_transmit: HashSet<AssociationHandle>,
+    in_transmit: HandleSet,
     /// Associations that may have events.
     events: VecDeque<AssociationHandle>,
-    in_events: HashSet<AssociationHandle>,
+    in_events: HandleSet,
     /// Associations that may have complete messages to read.
     readable: VecDeque<AssociationHandle>,
-    in_readable: HashSet<AssociationHandle>,
+    in_readable: HandleSet,
     /// Every association's next deadline, ordered.
     deadlines: BTreeSet<(Instant, AssociationHandle)>,
-    scheduled: HashMap<AssociationHandle, Instant>,
+    scheduled: HandleMap<Instant>,
     /// Handed out by `association_mut`: a command may have changed them.
     touched: Vec<AssociationHandle>,
     /// Reported `Closed`: candidates for removal once drained.
@@ -118,7 +118,7 @@ pub struct Endpoint {
     config: EndpointConfig,
     rng: ChaCha8Rng,
     keys: CookieKeys,
-    associations: HashMap<AssociationHandle, Association>,
+    associations: HandleMap<Association>,
     /// (peer address, peer SCTP port) → association.
     routes: HashMap<(SocketAddr, u16), AssociationHandle>,
     /// Our verification tag → association: finds the association of a peer whose UDP
@@ -143,7 +143,7 @@ impl Endpoint {
             config,
             rng,
             keys,
-            associations: HashMap::new(),
+            associations: HandleMap::default(),
             routes: HashMap::new(),
             tags: HashMap::new(),
             next_handle: 0,

@@ -1,6 +1,7 @@
 //! Newtypes for every identifier the core hands out or takes in.
 
 use core::fmt;
+use core::hash::Hasher;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident($int:ty)) => {
@@ -40,3 +41,37 @@ id_type!(
     /// An association owned by an [`Endpoint`](crate::Endpoint).
     AssociationHandle(u64)
 );
+
+/// Hashes an identifier the core hands out or has checked (a stream id, an association
+/// handle) with one multiply (Fibonacci hashing), rotated so that both the low bits (bucket)
+/// and the high bits (tag) depend on every bit of it. Not for keys a peer chooses freely
+/// (addresses, tags): those keep the standard, keyed hasher.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u16(&mut self, v: u16) {
+        self.0 = u64::from(v);
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// A map keyed by [`AssociationHandle`], hashed with [`IdHasher`].
+pub(crate) type HandleMap<V> =
+    std::collections::HashMap<AssociationHandle, V, core::hash::BuildHasherDefault<IdHasher>>;
+/// A set of [`AssociationHandle`]s, hashed with [`IdHasher`].
+pub(crate) type HandleSet =
+    std::collections::HashSet<AssociationHandle, core::hash::BuildHasherDefault<IdHasher>>;

@@ -41,7 +41,7 @@
 //!   (RFC 9260 §6.5 "Invalid Stream Identifier") before fragments get here. The map hashes
 //!   the 16-bit stream id with one multiply: no SipHash on the data path.
 
-use core::hash::{BuildHasherDefault, Hasher};
+use core::hash::BuildHasherDefault;
 use core::mem;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -49,7 +49,7 @@ use braid_wire::{Bytes, Tsn};
 use bytes::BytesMut;
 
 use crate::data::{Fragment, Message};
-use crate::ids::{Ppid, StreamId};
+use crate::ids::{IdHasher, Ppid, StreamId};
 
 /// Where unwrapped sequence numbers start: far from 0 and from `u64::MAX`, and a multiple of
 /// 2^32, so it stands for SSN 0 / MID 0.
@@ -90,7 +90,7 @@ pub(crate) struct ReassemblyQueue {
     buffered: usize,
     /// Complete messages the application may read, in order.
     ready: VecDeque<Message>,
-    streams: HashMap<StreamId, StreamState, BuildHasherDefault<StreamHasher>>,
+    streams: HashMap<StreamId, StreamState, BuildHasherDefault<IdHasher>>,
     /// DATA: partial runs of consecutive TSNs, by unwrapped first TSN.
     runs: BTreeMap<u64, Run>,
     /// DATA: the run most recently extended, kept out of `runs` for in-order arrival.
@@ -830,27 +830,6 @@ impl ReassemblyQueue {
             self.buffered = self.buffered.saturating_sub(freed);
             self.ready.extend(lane.waiting.into_values());
         }
-    }
-}
-
-/// Hashes a 16-bit stream id with one multiply (Fibonacci hashing), rotated so that both
-/// the low bits (bucket) and the high bits (tag) depend on every bit of the id.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct StreamHasher(u64);
-
-impl Hasher for StreamHasher {
-    fn finish(&self) -> u64 {
-        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(32)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u16(&mut self, v: u16) {
-        self.0 = u64::from(v);
     }
 }
 
