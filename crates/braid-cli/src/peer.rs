@@ -24,27 +24,36 @@ pub(crate) enum Mode {
     Discard,
 }
 
-/// `braid server`.
+/// Options both sides take.
 #[derive(Debug, Args)]
-pub(crate) struct ServerArgs {
-    /// UDP address to listen on (port 0 picks a free one).
-    #[arg(long)]
-    bind: SocketAddr,
-    /// Echo messages back, or discard them.
+struct Common {
+    /// Echo: the server sends every message back and the client waits for them all.
+    /// Discard: the server only checks and counts.
     #[arg(long, value_enum, default_value = "echo")]
     mode: Mode,
-    /// Require exactly this many messages.
-    #[arg(long)]
-    count: Option<u64>,
     /// Largest SCTP packet sent (without IP and UDP headers).
     #[arg(long, default_value_t = 1200)]
     mtu: usize,
     /// Capture the traffic to this pcap file.
     #[arg(long)]
     pcap: Option<PathBuf>,
-    /// Testing: abort the association after this many messages.
+    /// Testing: abort the association after this many messages (sent by the client,
+    /// received by the server).
     #[arg(long, hide = true)]
     abort_after: Option<u64>,
+}
+
+/// `braid server`.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// UDP address to listen on (port 0 picks a free one).
+    #[arg(long)]
+    bind: SocketAddr,
+    /// Require exactly this many messages.
+    #[arg(long)]
+    count: Option<u64>,
+    #[command(flatten)]
+    common: Common,
 }
 
 /// `braid client`.
@@ -68,18 +77,8 @@ pub(crate) struct ClientArgs {
     /// Send unordered.
     #[arg(long)]
     unordered: bool,
-    /// Echo (wait for every message back) or discard.
-    #[arg(long, value_enum, default_value = "echo")]
-    mode: Mode,
-    /// Largest SCTP packet sent (without IP and UDP headers).
-    #[arg(long, default_value_t = 1200)]
-    mtu: usize,
-    /// Capture the traffic to this pcap file.
-    #[arg(long)]
-    pcap: Option<PathBuf>,
-    /// Testing: abort the association after this many messages were sent.
-    #[arg(long, hide = true)]
-    abort_after: Option<u64>,
+    #[command(flatten)]
+    common: Common,
 }
 
 impl ClientArgs {
@@ -304,11 +303,23 @@ fn failed_before_data(msg: &str) -> bool {
     false
 }
 
+/// The negotiated (outbound, inbound) streams; or, for an association that ended at once
+/// (an ABORT right after the handshake), `None` after the error and `done` lines.
+async fn established_or_report(assoc: &Association) -> Option<(u16, u16)> {
+    match assoc.established().await {
+        Ok(streams) => Some(streams),
+        Err(e) => {
+            failed_before_data(&format!("association ended at once: {e}"));
+            None
+        }
+    }
+}
+
 /// Runs `braid server`; the exit status is 0 only if every check passed.
 pub(crate) async fn server(args: ServerArgs) -> Result<bool, Error> {
     let config = Config {
-        endpoint: endpoint_config(args.mtu, 1, true),
-        pcap: args.pcap.clone(),
+        endpoint: endpoint_config(args.common.mtu, 1, true),
+        pcap: args.common.pcap.clone(),
         ..Config::default()
     };
     let endpoint = Endpoint::bind(args.bind, config)?;
@@ -319,14 +330,8 @@ pub(crate) async fn server(args: ServerArgs) -> Result<bool, Error> {
     let Some(assoc) = endpoint.accept().await else {
         return Err(Error::EndpointGone);
     };
-    let streams = match assoc.established().await {
-        Ok(s) => s,
-        Err(e) => {
-            // Accepted and gone before it could be used (an ABORT right after the handshake).
-            return Ok(failed_before_data(&format!(
-                "association ended at once: {e}"
-            )));
-        }
+    let Some(streams) = established_or_report(&assoc).await else {
+        return Ok(false);
     };
     let established = Instant::now();
     println!("{}", established_line(&assoc, streams));
@@ -336,11 +341,15 @@ pub(crate) async fn server(args: ServerArgs) -> Result<bool, Error> {
     while let Some(m) = assoc.recv().await {
         checker.check(&m);
         last_message = Instant::now();
-        if args.abort_after.is_some_and(|k| checker.messages >= k) {
+        if args
+            .common
+            .abort_after
+            .is_some_and(|k| checker.messages >= k)
+        {
             assoc.abort();
             break;
         }
-        if args.mode == Mode::Echo {
+        if args.common.mode == Mode::Echo {
             let opts = SendOptions {
                 ppid: m.ppid,
                 unordered: m.unordered,
@@ -387,8 +396,8 @@ pub(crate) async fn client(args: ClientArgs) -> Result<bool, Error> {
         SocketAddr::from(([0u8; 4], 0))
     });
     let config = Config {
-        endpoint: endpoint_config(args.mtu, args.streams, false),
-        pcap: args.pcap.clone(),
+        endpoint: endpoint_config(args.common.mtu, args.streams, false),
+        pcap: args.common.pcap.clone(),
         ..Config::default()
     };
     let endpoint = Endpoint::bind(bind, config)?;
@@ -398,13 +407,8 @@ pub(crate) async fn client(args: ClientArgs) -> Result<bool, Error> {
         Ok(Err(e)) => return Ok(failed_before_data(&format!("no association: {e}"))),
         Err(_) => return Ok(failed_before_data("no association within 10 s")),
     };
-    let streams = match assoc.established().await {
-        Ok(s) => s,
-        Err(e) => {
-            return Ok(failed_before_data(&format!(
-                "association ended at once: {e}"
-            )))
-        }
+    let Some(streams) = established_or_report(&assoc).await else {
+        return Ok(false);
     };
     let established = Instant::now();
     println!("{}", established_line(&assoc, streams));
@@ -418,7 +422,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<bool, Error> {
     }
 
     // Echo mode: a task reads and checks the echoes while this one sends.
-    let reader = (args.mode == Mode::Echo).then(|| {
+    let reader = (args.common.mode == Mode::Echo).then(|| {
         let assoc = Arc::clone(&assoc);
         let (count, size) = (args.count, args.size);
         tokio::spawn(async move {
@@ -439,7 +443,7 @@ pub(crate) async fn client(args: ClientArgs) -> Result<bool, Error> {
     let mut sent_bytes = 0u64;
     let mut sent = 0u64;
     for k in 0..args.count {
-        if args.abort_after.is_some_and(|a| k >= a) {
+        if args.common.abort_after.is_some_and(|a| k >= a) {
             assoc.abort();
             break;
         }

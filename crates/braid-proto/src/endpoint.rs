@@ -228,6 +228,7 @@ impl Endpoint {
         self.associations.insert(handle, assoc);
         self.routes.insert((remote, peer_port), handle);
         self.touch(handle);
+        self.mark_readable(handle);
         handle
     }
 
@@ -244,6 +245,13 @@ impl Endpoint {
         if w.in_events.insert(handle) {
             w.events.push_back(handle);
         }
+        self.reschedule(handle);
+    }
+
+    /// Notes that a packet reached an association: it may have messages to read. (Only
+    /// packets complete messages; commands and timers do not.)
+    fn mark_readable(&mut self, handle: AssociationHandle) {
+        let w = &mut self.work;
         if self
             .associations
             .get(&handle)
@@ -252,7 +260,6 @@ impl Endpoint {
         {
             w.readable.push_back(handle);
         }
-        self.reschedule(handle);
     }
 
     /// Re-indexes an association's next deadline.
@@ -342,6 +349,7 @@ impl Endpoint {
                     self.tags.insert(tag, handle);
                 }
                 self.touch(handle);
+                self.mark_readable(handle);
                 return;
             }
         }
@@ -605,7 +613,9 @@ impl Endpoint {
 
     /// The next association with complete messages to read (with
     /// [`Association::read_message`] through [`association_mut`](Self::association_mut)).
-    /// Each is reported once per batch of arrivals; read until `read_message` returns `None`.
+    /// An association is reported once per packet that leaves it with messages to read, not
+    /// again for the same messages: read until `read_message` returns `None`, or note the
+    /// handle to come back to it.
     pub fn poll_readable(&mut self) -> Option<AssociationHandle> {
         self.settle();
         while let Some(handle) = self.work.readable.pop_front() {

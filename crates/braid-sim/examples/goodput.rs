@@ -27,19 +27,15 @@
 //! `GOODPUT_DC_DEBUG` set in the environment, each run with a dcsctp side prints that
 //! side's state, first events and metrics (cwnd, SRTT, retransmitted packets) to stderr.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use braid_proto::{Association, AssociationConfig, PathId, Ports, Ppid, SendOptions, StreamId};
 use braid_sim::{ms, secs, LinkConfig, LinkId, Node, NodeId, Sim};
 use bytes::Bytes;
-use sctp_proto::{
-    ClientConfig, DatagramEvent, Endpoint, EndpointConfig, Payload, PayloadProtocolIdentifier,
-    ServerConfig, TransportConfig,
-};
+use sctp_proto::PayloadProtocolIdentifier;
 
 /// Largest SCTP packet either side sends.
 const MTU: usize = 1200;
@@ -71,89 +67,37 @@ fn dc_options() -> dcsctp::api::Options {
     }
 }
 
-/// An `sctp-proto` endpoint with at most one association, as a simulator node (adapted
-/// from `tests/interop_sctp_proto.rs`).
-struct ProtoNode {
-    endpoint: Endpoint,
-    assoc: Option<sctp_proto::Association>,
-    remote: SocketAddr,
-    out: VecDeque<Bytes>,
-    opened: bool,
+#[path = "../tests/common/sctp_proto.rs"]
+mod sp;
+
+use sp::ProtoNode;
+
+/// `sctp-proto`'s settings here: the shared ones, its packets at most [`MTU`] bytes, a
+/// [`WINDOW`] receive buffer and 256 KiB messages.
+fn proto_node(client: bool, remote: SocketAddr) -> ProtoNode {
+    let transport = sp::base_transport()
+        .with_max_receive_buffer_size(WINDOW)
+        .with_max_send_message_size(256 * 1024)
+        .with_max_receive_message_size(256 * 1024);
+    let node = if client {
+        ProtoNode::client(remote, MSS as u32, transport)
+    } else {
+        ProtoNode::server(remote, MSS as u32, transport)
+    };
+    node.without_events()
 }
 
-fn transport() -> Arc<TransportConfig> {
-    Arc::new(
-        TransportConfig::default()
-            .with_local_port(5000)
-            .with_remote_port(5000)
-            .with_rto_initial_ms(1000)
-            .with_rto_min_ms(1000)
-            .with_rto_max_ms(60_000)
-            .with_max_receive_buffer_size(WINDOW)
-            .with_max_send_message_size(256 * 1024)
-            .with_max_receive_message_size(256 * 1024)
-            .with_max_num_inbound_streams(1024)
-            .with_max_num_outbound_streams(1024),
-    )
-}
-
-fn endpoint(server: bool) -> Endpoint {
-    let mut config = EndpointConfig::new();
-    config.max_payload_size(MSS as u32);
-    let server_config = server.then(|| {
-        let mut s = ServerConfig::new();
-        s.transport = transport();
-        Arc::new(s)
-    });
-    Endpoint::new(Arc::new(config), server_config)
-}
-
+/// The bulk workload on `sctp-proto`: stream 0, read as bytes.
 impl ProtoNode {
-    fn client(remote: SocketAddr) -> Self {
-        let mut endpoint = endpoint(false);
-        let mut config = ClientConfig::new();
-        config.transport = transport();
-        let (_, assoc) = endpoint.connect(config, remote).expect("connect");
-        Self::new(endpoint, Some(assoc), remote)
-    }
-
-    fn server(remote: SocketAddr) -> Self {
-        Self::new(endpoint(true), None, remote)
-    }
-
-    fn new(endpoint: Endpoint, assoc: Option<sctp_proto::Association>, remote: SocketAddr) -> Self {
-        Self {
-            endpoint,
-            assoc,
-            remote,
-            out: VecDeque::new(),
-            opened: false,
-        }
-    }
-
-    fn drain_events(&mut self) {
-        if let Some(a) = self.assoc.as_mut() {
-            while a.poll().is_some() {}
-            while a.poll_endpoint_event().is_some() {}
-        }
-    }
-
-    fn established(&self) -> bool {
-        self.assoc
-            .as_ref()
-            .is_some_and(|a| !a.is_handshaking() && !a.is_closed())
-    }
-
     /// Queues `payload` on stream 0 unless more than [`WINDOW`] bytes are already queued.
     fn send(&mut self, payload: &Bytes) -> bool {
         let Some(a) = self.assoc.as_mut() else {
             return false;
         };
-        let stream = if self.opened {
-            a.stream(0)
-        } else {
-            self.opened = true;
+        let stream = if self.opened.insert(0) {
             a.open_stream(0, PayloadProtocolIdentifier::Binary)
+        } else {
+            a.stream(0)
         };
         let mut s = stream.expect("stream 0");
         if s.buffered_amount().unwrap_or(0) >= WINDOW as usize {
@@ -183,57 +127,6 @@ impl ProtoNode {
             }
         }
         got
-    }
-}
-
-impl Node for ProtoNode {
-    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
-        match self.endpoint.handle(now, self.remote, None, None, packet) {
-            Some((_, DatagramEvent::NewAssociation(a))) if self.assoc.is_none() => {
-                self.assoc = Some(a);
-            }
-            Some((_, DatagramEvent::AssociationEvent(e))) => {
-                if let Some(a) = self.assoc.as_mut() {
-                    a.handle_event(e);
-                }
-            }
-            Some((_, DatagramEvent::NewAssociation(_))) | None => {}
-        }
-        self.drain_events();
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        if let Some(a) = self.assoc.as_mut() {
-            a.handle_timeout(now);
-        }
-        self.drain_events();
-    }
-
-    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
-        if self.out.is_empty() {
-            while let Some(t) = self.endpoint.poll_transmit() {
-                if let Payload::RawEncode(v) = t.payload {
-                    self.out.extend(v);
-                }
-            }
-            if let Some(a) = self.assoc.as_mut() {
-                if let Some(t) = a.poll_transmit(now) {
-                    if let Payload::RawEncode(v) = t.payload {
-                        self.out.extend(v);
-                    }
-                }
-            }
-            self.drain_events();
-        }
-        let p = self.out.pop_front()?;
-        buf.extend_from_slice(&p);
-        Some(p.len())
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.assoc
-            .as_ref()
-            .and_then(sctp_proto::Association::poll_timeout)
     }
 }
 
@@ -397,7 +290,7 @@ fn run(case: Case, seed: u64, measure: Duration, trace: bool) -> Outcome {
             cs,
             Some(SERVER.address()),
         ))),
-        Who::Proto => Peer::Proto(Box::new(ProtoNode::client(SERVER.address()))),
+        Who::Proto => Peer::Proto(Box::new(proto_node(true, SERVER.address()))),
         Who::Dc => Peer::Dc(Box::new(DcNode::new("client", now, &dc_options(), true))),
     };
     let s = match case.to {
@@ -408,7 +301,7 @@ fn run(case: Case, seed: u64, measure: Duration, trace: bool) -> Outcome {
             ss,
             Some(CLIENT.address()),
         ))),
-        Who::Proto => Peer::Proto(Box::new(ProtoNode::server(CLIENT.address()))),
+        Who::Proto => Peer::Proto(Box::new(proto_node(false, CLIENT.address()))),
         Who::Dc => Peer::Dc(Box::new(DcNode::new("server", now, &dc_options(), false))),
     };
     let c = sim.add_node(c);

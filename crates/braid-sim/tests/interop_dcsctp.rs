@@ -38,10 +38,10 @@ use std::time::Duration;
 
 use braid_proto::{
     Association, AssociationConfig, CloseReason, Event, Extensions, Message, Ports, Ppid,
-    SendError, SendOptions, State, StreamId,
+    SendError, SendOptions, StreamId,
 };
 use braid_sim::check::{no_packet_above, Checker};
-use braid_sim::{ms, secs, LinkConfig, LinkId, Node, NodeId, Sim};
+use braid_sim::{ms, secs, LinkConfig, LinkId, NodeId, Sim};
 use bytes::Bytes;
 use dcsctp::api::{
     ErrorKind, Options, SocketEvent,
@@ -58,71 +58,23 @@ const MTU: usize = 1200;
 /// PPID of every message sent.
 const PPID: u32 = 53;
 
+#[path = "common/mixed.rs"]
+mod mixed;
+
 /// A node of the mixed simulation.
-enum Peer {
-    Braid(Box<Association>),
-    Dc(Box<DcNode>),
-}
+type Peer = mixed::Peer<DcNode>;
 
-impl Node for Peer {
-    fn handle_packet(&mut self, now: std::time::Instant, packet: Bytes) {
-        match self {
-            Peer::Braid(a) => Node::handle_packet(a.as_mut(), now, packet),
-            Peer::Dc(d) => d.handle_packet(now, packet),
-        }
+impl mixed::Foreign for DcNode {
+    fn established(&self) -> bool {
+        DcNode::established(self)
     }
 
-    fn handle_timeout(&mut self, now: std::time::Instant) {
-        match self {
-            Peer::Braid(a) => Node::handle_timeout(a.as_mut(), now),
-            Peer::Dc(d) => d.handle_timeout(now),
-        }
-    }
-
-    fn poll_transmit(&mut self, now: std::time::Instant, buf: &mut Vec<u8>) -> Option<usize> {
-        match self {
-            Peer::Braid(a) => Node::poll_transmit(a.as_mut(), now, buf),
-            Peer::Dc(d) => d.poll_transmit(now, buf),
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<std::time::Instant> {
-        match self {
-            Peer::Braid(a) => Node::poll_timeout(a.as_ref()),
-            Peer::Dc(d) => d.poll_timeout(),
-        }
+    fn closed(&self) -> bool {
+        DcNode::closed(self)
     }
 }
 
 impl Peer {
-    fn braid(&mut self) -> &mut Association {
-        match self {
-            Peer::Braid(a) => a,
-            Peer::Dc(_) => panic!("not Braid"),
-        }
-    }
-
-    fn dc(&mut self) -> &mut DcNode {
-        match self {
-            Peer::Dc(d) => d,
-            Peer::Braid(_) => panic!("not dcsctp"),
-        }
-    }
-
-    fn established(&self) -> bool {
-        match self {
-            Peer::Braid(a) => a.state() == State::Established,
-            Peer::Dc(d) => d.established(),
-        }
-    }
-
-    fn closed(&self) -> bool {
-        match self {
-            Peer::Braid(a) => a.state() == State::Closed,
-            Peer::Dc(d) => d.closed(),
-        }
-    }
-
     /// Queues one message; `false` when the send buffer is full.
     fn send(
         &mut self,
@@ -144,7 +96,7 @@ impl Peer {
                     Err(e) => panic!("Braid send failed: {e}"),
                 }
             }
-            Peer::Dc(d) => d
+            Peer::Other(d) => d
                 .send(now, stream, PPID, &payload, unordered)
                 .expect("dcsctp send"),
         }
@@ -156,7 +108,7 @@ impl Peer {
     fn read(&mut self, unordered: &HashSet<u16>) -> Vec<Message> {
         match self {
             Peer::Braid(a) => std::iter::from_fn(|| a.read_message()).collect(),
-            Peer::Dc(d) => std::iter::from_fn(|| d.read())
+            Peer::Other(d) => std::iter::from_fn(|| d.read())
                 .map(|(stream, ppid, payload)| Message {
                     stream: StreamId(stream),
                     ppid: Ppid(ppid),
@@ -170,7 +122,7 @@ impl Peer {
     fn shutdown(&mut self, now: std::time::Instant) {
         match self {
             Peer::Braid(a) => a.shutdown(now),
-            Peer::Dc(d) => d.shutdown(now),
+            Peer::Other(d) => d.shutdown(now),
         }
     }
 }
@@ -234,7 +186,7 @@ fn build(seed: u64, client: Who, link: &LinkConfig, ext: Ext) -> Net {
             cs,
             Some(SERVER.address()),
         ))),
-        Who::Dc => Peer::Dc(Box::new(DcNode::new("client", now, &dc_options(ext), true))),
+        Who::Dc => Peer::Other(Box::new(DcNode::new("client", now, &dc_options(ext), true))),
     };
     let s = match client {
         Who::Dc => Peer::Braid(Box::new(Association::accept(
@@ -244,7 +196,7 @@ fn build(seed: u64, client: Who, link: &LinkConfig, ext: Ext) -> Net {
             ss,
             Some(CLIENT.address()),
         ))),
-        Who::Braid => Peer::Dc(Box::new(DcNode::new(
+        Who::Braid => Peer::Other(Box::new(DcNode::new(
             "server",
             now,
             &dc_options(ext),
@@ -258,22 +210,11 @@ fn build(seed: u64, client: Who, link: &LinkConfig, ext: Ext) -> Net {
 }
 
 fn clean(delay: Duration) -> LinkConfig {
-    LinkConfig {
-        delay,
-        mtu: Some(MTU),
-        ..LinkConfig::default()
-    }
+    mixed::clean(delay, MTU)
 }
 
 fn lossy(loss: f64) -> LinkConfig {
-    LinkConfig {
-        delay: ms(50),
-        bandwidth_bps: Some(10_000_000),
-        queue_packets: Some(100),
-        loss,
-        mtu: Some(MTU),
-        ..LinkConfig::default()
-    }
+    mixed::lossy(loss, MTU)
 }
 
 fn connect(sim: &mut Net) {
@@ -575,7 +516,7 @@ fn check_u_bits(w: &Wire, unordered_stream: u16) {
 
 /// Asserts that dcsctp reported its connection and nothing else (no error, no abort).
 fn dc_only_connected(sim: &mut Net, id: NodeId) {
-    let events = &peer(sim, id).dc().events;
+    let events = &peer(sim, id).other().events;
     assert!(
         matches!(events.as_slice(), [SocketEvent::OnConnected()]),
         "dcsctp events: {events:?}"
@@ -613,7 +554,7 @@ fn handshake(client: Who, seed: u64, ext: Ext) {
     assert_eq!(n.zero_checksum_tx, on, "{n:?}");
     assert_eq!(n.zero_checksum_rx, on, "{n:?}");
     assert_eq!((n.outbound_streams, n.inbound_streams), (1024, 1024));
-    let d = peer(&mut sim, dcs).dc();
+    let d = peer(&mut sim, dcs).other();
     assert!(
         matches!(d.events.as_slice(), [SocketEvent::OnConnected()]),
         "{:?}",
@@ -894,7 +835,7 @@ fn check_graceful_close(sim: &mut Net, braid: NodeId, dcs: NodeId, initiator: Wh
         initiator == Who::Dc,
         "{events:?}"
     );
-    let d = peer(sim, dcs).dc();
+    let d = peer(sim, dcs).other();
     assert!(
         matches!(
             d.events.as_slice(),
@@ -1037,14 +978,14 @@ fn abort_both_ways() {
         if aborter == Who::Braid {
             peer(&mut sim, braid).braid().abort(now, "test");
         } else {
-            let d = peer(&mut sim, dcs).dc();
+            let d = peer(&mut sim, dcs).other();
             d.advance(now);
             d.socket.close();
         }
         sim.run_for(secs(1)).expect("no livelock");
         assert!(peer(&mut sim, braid).closed() && peer(&mut sim, dcs).closed());
         let reason = peer(&mut sim, braid).braid().close_reason().cloned();
-        let d = peer(&mut sim, dcs).dc();
+        let d = peer(&mut sim, dcs).other();
         if aborter == Who::Braid {
             assert_eq!(reason, Some(CloseReason::Aborted("test".into())));
             assert!(

@@ -12,122 +12,54 @@
 //! `Instant::now()` (not the simulated clock) in `Endpoint::connect`; nothing in these tests
 //! depends on those values.
 
-use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use braid_proto::{
     Association, AssociationConfig, CloseReason, Event, Message, Ports, Ppid, SendError,
-    SendOptions, State, StreamId,
+    SendOptions, StreamId,
 };
 use braid_sim::check::{no_packet_above, Checker};
-use braid_sim::{ms, secs, LinkConfig, LinkId, Node, NodeId, Sim};
+use braid_sim::{ms, secs, LinkConfig, LinkId, NodeId, Sim};
 use bytes::Bytes;
-use sctp_proto::{
-    ClientConfig, DatagramEvent, Endpoint, EndpointConfig, Payload, PayloadProtocolIdentifier,
-    ReliabilityType, ServerConfig, TransportConfig,
-};
+use sctp_proto::{PayloadProtocolIdentifier, ReliabilityType};
 
 /// Largest SCTP packet either side sends (Braid's default `max_packet_size`).
 const MTU: usize = 1200;
 /// `sctp-proto` sizes packets as `max_payload_size` + 12 (common header) + 16 (DATA header).
 const PROTO_MAX_PAYLOAD: u32 = (MTU - 28) as u32;
 
-/// An `sctp-proto` endpoint with at most one association, as a simulator node.
-struct ProtoNode {
-    endpoint: Endpoint,
-    assoc: Option<sctp_proto::Association>,
-    /// The peer's fake address.
-    remote: SocketAddr,
-    /// Packets `sctp-proto` produced and the simulator has not taken yet (one `Transmit`
-    /// can carry several).
-    out: VecDeque<Bytes>,
-    /// Every application event, in order.
-    events: Vec<sctp_proto::Event>,
-    /// Streams the test sends unordered on (`sctp-proto`'s read API does not expose the U
-    /// bit of a received message, so receivers take it from here; the wire check
-    /// [`check_wire`] verifies the bit itself).
-    unordered_streams: HashSet<u16>,
-    /// Streams opened for sending.
-    opened: HashSet<u16>,
-}
+#[path = "common/mixed.rs"]
+mod mixed;
+#[path = "common/sctp_proto.rs"]
+mod sp;
 
-fn transport() -> Arc<TransportConfig> {
-    Arc::new(
-        TransportConfig::default()
-            .with_local_port(5000)
-            .with_remote_port(5000)
-            .with_rto_initial_ms(1000)
-            .with_rto_min_ms(1000)
-            .with_rto_max_ms(60_000)
-            .with_max_num_inbound_streams(1024)
-            .with_max_num_outbound_streams(1024),
-    )
-}
+use sp::ProtoNode;
 
-fn endpoint(server: bool) -> Endpoint {
-    let mut config = EndpointConfig::new();
-    config.max_payload_size(PROTO_MAX_PAYLOAD);
-    let server_config = server.then(|| {
-        let mut s = ServerConfig::new();
-        s.transport = transport();
-        Arc::new(s)
-    });
-    Endpoint::new(Arc::new(config), server_config)
-}
+/// A node of the mixed simulation.
+type Peer = mixed::Peer<ProtoNode>;
 
-impl ProtoNode {
-    fn client(remote: SocketAddr) -> Self {
-        let mut endpoint = endpoint(false);
-        let mut config = ClientConfig::new();
-        config.transport = transport();
-        let (_, assoc) = endpoint.connect(config, remote).expect("connect");
-        Self::new(endpoint, Some(assoc), remote)
-    }
-
-    fn server(remote: SocketAddr) -> Self {
-        Self::new(endpoint(true), None, remote)
-    }
-
-    fn new(endpoint: Endpoint, assoc: Option<sctp_proto::Association>, remote: SocketAddr) -> Self {
-        Self {
-            endpoint,
-            assoc,
-            remote,
-            out: VecDeque::new(),
-            events: Vec::new(),
-            unordered_streams: HashSet::new(),
-            opened: HashSet::new(),
-        }
-    }
-
-    fn assoc(&mut self) -> &mut sctp_proto::Association {
-        self.assoc.as_mut().expect("an association")
-    }
-
-    /// Collects application events. Endpoint events (`Drained`) are not fed back to the
-    /// endpoint: `sctp-proto` emits `Drained` as soon as `shutdown()` is called, and the
-    /// endpoint would then forget the association and drop the peer's SHUTDOWN ACK.
-    fn drain_events(&mut self) {
-        if let Some(a) = self.assoc.as_mut() {
-            while let Some(e) = a.poll() {
-                self.events.push(e);
-            }
-            while a.poll_endpoint_event().is_some() {}
-        }
-    }
-
+impl mixed::Foreign for ProtoNode {
     fn established(&self) -> bool {
-        self.assoc
-            .as_ref()
-            .is_some_and(|a| !a.is_handshaking() && !a.is_closed())
+        ProtoNode::established(self)
     }
 
     fn closed(&self) -> bool {
-        self.assoc.as_ref().is_some_and(|a| a.is_closed())
+        ProtoNode::closed(self)
     }
+}
 
+/// `sctp-proto`'s settings here: the shared ones, its packets at most [`MTU`] bytes.
+fn proto_client(remote: SocketAddr) -> ProtoNode {
+    ProtoNode::client(remote, PROTO_MAX_PAYLOAD, sp::base_transport())
+}
+
+fn proto_server(remote: SocketAddr) -> ProtoNode {
+    ProtoNode::server(remote, PROTO_MAX_PAYLOAD, sp::base_transport())
+}
+
+/// The test's workload on `sctp-proto`: messages on any stream, ordered or not, read whole.
+impl ProtoNode {
     fn send(&mut self, stream: u16, payload: &Bytes, unordered: bool) {
         let first = self.opened.insert(stream);
         let a = self.assoc();
@@ -172,123 +104,7 @@ impl ProtoNode {
     }
 }
 
-impl Node for ProtoNode {
-    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
-        match self.endpoint.handle(now, self.remote, None, None, packet) {
-            // One association per node: a second one (a peer restart) is not expected.
-            Some((_, DatagramEvent::NewAssociation(a))) if self.assoc.is_none() => {
-                self.assoc = Some(a);
-            }
-            Some((_, DatagramEvent::AssociationEvent(e))) => {
-                if let Some(a) = self.assoc.as_mut() {
-                    a.handle_event(e);
-                }
-            }
-            Some((_, DatagramEvent::NewAssociation(_))) | None => {}
-        }
-        self.drain_events();
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        if let Some(a) = self.assoc.as_mut() {
-            a.handle_timeout(now);
-        }
-        self.drain_events();
-    }
-
-    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
-        if self.out.is_empty() {
-            while let Some(t) = self.endpoint.poll_transmit() {
-                if let Payload::RawEncode(v) = t.payload {
-                    self.out.extend(v);
-                }
-            }
-            if let Some(a) = self.assoc.as_mut() {
-                if let Some(t) = a.poll_transmit(now) {
-                    if let Payload::RawEncode(v) = t.payload {
-                        self.out.extend(v);
-                    }
-                }
-            }
-            self.drain_events();
-        }
-        let p = self.out.pop_front()?;
-        buf.extend_from_slice(&p);
-        Some(p.len())
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.assoc
-            .as_ref()
-            .and_then(sctp_proto::Association::poll_timeout)
-    }
-}
-
-/// A node of the mixed simulation.
-enum Peer {
-    Braid(Box<Association>),
-    Proto(Box<ProtoNode>),
-}
-
-impl Node for Peer {
-    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
-        match self {
-            Peer::Braid(a) => Node::handle_packet(a.as_mut(), now, packet),
-            Peer::Proto(p) => p.handle_packet(now, packet),
-        }
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        match self {
-            Peer::Braid(a) => Node::handle_timeout(a.as_mut(), now),
-            Peer::Proto(p) => p.handle_timeout(now),
-        }
-    }
-
-    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
-        match self {
-            Peer::Braid(a) => Node::poll_transmit(a.as_mut(), now, buf),
-            Peer::Proto(p) => p.poll_transmit(now, buf),
-        }
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        match self {
-            Peer::Braid(a) => Node::poll_timeout(a.as_ref()),
-            Peer::Proto(p) => p.poll_timeout(),
-        }
-    }
-}
-
 impl Peer {
-    fn braid(&mut self) -> &mut Association {
-        match self {
-            Peer::Braid(a) => a,
-            Peer::Proto(_) => panic!("not Braid"),
-        }
-    }
-
-    fn proto(&mut self) -> &mut ProtoNode {
-        match self {
-            Peer::Proto(p) => p,
-            Peer::Braid(_) => panic!("not sctp-proto"),
-        }
-    }
-
-    fn established(&self) -> bool {
-        match self {
-            Peer::Braid(a) => a.state() == State::Established,
-            Peer::Proto(p) => p.established(),
-        }
-    }
-
-    fn closed(&self) -> bool {
-        match self {
-            Peer::Braid(a) => a.state() == State::Closed,
-            Peer::Proto(p) => p.closed(),
-        }
-    }
-
     /// Queues one message; `false` when the send buffer is full (Braid only).
     fn send(&mut self, now: Instant, stream: u16, payload: Bytes, unordered: bool) -> bool {
         match self {
@@ -304,7 +120,7 @@ impl Peer {
                     Err(e) => panic!("Braid send failed: {e}"),
                 }
             }
-            Peer::Proto(p) => {
+            Peer::Other(p) => {
                 p.send(stream, &payload, unordered);
                 true
             }
@@ -314,14 +130,14 @@ impl Peer {
     fn read(&mut self) -> Vec<Message> {
         match self {
             Peer::Braid(a) => std::iter::from_fn(|| a.read_message()).collect(),
-            Peer::Proto(p) => p.read(),
+            Peer::Other(p) => p.read(),
         }
     }
 
     fn shutdown(&mut self, now: Instant) {
         match self {
             Peer::Braid(a) => a.shutdown(now),
-            Peer::Proto(p) => p.assoc().shutdown().expect("shutdown"),
+            Peer::Other(p) => p.assoc().shutdown().expect("shutdown"),
         }
     }
 }
@@ -354,7 +170,7 @@ fn build(seed: u64, client: Who, link: &LinkConfig) -> Net {
             cs,
             Some(SERVER.address()),
         ))),
-        Who::Proto => Peer::Proto(Box::new(ProtoNode::client(SERVER.address()))),
+        Who::Proto => Peer::Other(Box::new(proto_client(SERVER.address()))),
     };
     let s = match client {
         Who::Proto => Peer::Braid(Box::new(Association::accept(
@@ -364,7 +180,7 @@ fn build(seed: u64, client: Who, link: &LinkConfig) -> Net {
             ss,
             Some(CLIENT.address()),
         ))),
-        Who::Braid => Peer::Proto(Box::new(ProtoNode::server(CLIENT.address()))),
+        Who::Braid => Peer::Other(Box::new(proto_server(CLIENT.address()))),
     };
     let c = sim.add_node(c);
     let s = sim.add_node(s);
@@ -373,22 +189,11 @@ fn build(seed: u64, client: Who, link: &LinkConfig) -> Net {
 }
 
 fn clean(delay: Duration) -> LinkConfig {
-    LinkConfig {
-        delay,
-        mtu: Some(MTU),
-        ..LinkConfig::default()
-    }
+    mixed::clean(delay, MTU)
 }
 
 fn lossy(loss: f64) -> LinkConfig {
-    LinkConfig {
-        delay: ms(50),
-        bandwidth_bps: Some(10_000_000),
-        queue_packets: Some(100),
-        loss,
-        mtu: Some(MTU),
-        ..LinkConfig::default()
-    }
+    mixed::lossy(loss, MTU)
 }
 
 fn connect(sim: &mut Net) {
@@ -413,7 +218,7 @@ struct Load {
 fn transfer(sim: &mut Net, from: NodeId, load: Load, limit: Duration) -> Checker {
     let to = if from == CLIENT { SERVER } else { CLIENT };
     let unordered_stream = load.streams - 1;
-    if let Peer::Proto(p) = peer(sim, to) {
+    if let Peer::Other(p) = peer(sim, to) {
         p.unordered_streams.insert(unordered_stream);
     }
     let mut checker = Checker::new();
@@ -581,7 +386,7 @@ fn handshake(client: Who, seed: u64) {
         .expect("negotiated");
     println!("{client:?} client: Braid negotiated {negotiated:?}");
     assert!(peer(&mut sim, proto)
-        .proto()
+        .other()
         .events
         .iter()
         .any(|e| matches!(e, sctp_proto::Event::Connected)));
@@ -742,7 +547,7 @@ fn braid_shutdown(client: Who, seed: u64) {
         Some(&CloseReason::Shutdown)
     );
     let lost: Vec<_> = peer(&mut sim, proto)
-        .proto()
+        .other()
         .events
         .iter()
         .filter_map(|e| match e {
@@ -865,7 +670,7 @@ fn proto_shutdown_outcome(
         .wrapping_add(w.data_tsns[b].len() as u32)
         .wrapping_sub(1);
     assert!(peer(sim, braid).closed(), "Braid closed");
-    let node = peer(sim, proto).proto();
+    let node = peer(sim, proto).other();
     let events = format!("{:?}", node.events);
     let a = node.assoc();
     if tsn_after(cum, braid_highest_sent) {

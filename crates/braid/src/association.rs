@@ -51,6 +51,14 @@ pub(crate) struct Shared {
     pub(crate) max_message_size: usize,
 }
 
+impl Shared {
+    /// Whether `len` more bytes may be handed over while `queued` are: up to the limit, and
+    /// a message larger than the limit alone.
+    fn has_room(&self, queued: usize, len: usize) -> bool {
+        queued == 0 || queued + len <= self.queue_limit
+    }
+}
+
 /// One SCTP association: send and receive messages, watch its status, shut it down.
 ///
 /// The association lives in its shard's driver task; this handle talks to it over channels.
@@ -143,7 +151,7 @@ impl Association {
             tokio::pin!(notified);
             notified.as_mut().enable();
             let queued = shared.queued.load(Ordering::Acquire);
-            if queued == 0 || queued + len <= shared.queue_limit {
+            if shared.has_room(queued, len) {
                 if shared
                     .queued
                     .compare_exchange(queued, queued + len, Ordering::AcqRel, Ordering::Acquire)
@@ -159,8 +167,7 @@ impl Association {
             // Announce the wait, then look again: the driver releases credit before it looks
             // at the flag, so one of the two sees the other (sequentially consistent).
             shared.sender_waiting.store(true, Ordering::SeqCst);
-            let queued = shared.queued.load(Ordering::SeqCst);
-            if queued == 0 || queued + len <= shared.queue_limit {
+            if shared.has_room(shared.queued.load(Ordering::SeqCst), len) {
                 continue;
             }
             notified.await;

@@ -115,6 +115,16 @@ struct Link {
     closed: bool,
 }
 
+impl Link {
+    /// Gives back the credit of the sends still waiting for buffer space, which will not be
+    /// made.
+    fn drop_pending(&mut self) {
+        for p in self.pending.drain(..) {
+            release(&self.shared, p.payload.len());
+        }
+    }
+}
+
 /// Everything one shard owns.
 pub(crate) struct Driver {
     endpoint: Endpoint,
@@ -141,6 +151,10 @@ pub(crate) struct Driver {
     foreign: HashMap<SocketAddr, usize>,
     /// Associations this shard started, announced to the others.
     announced: HashMap<AssociationHandle, SocketAddr>,
+    /// Links whose association has closed: candidates for removal, checked each turn.
+    closed_links: Vec<AssociationHandle>,
+    /// Reused for the handles a turn walks (no allocation per turn).
+    scratch: Vec<AssociationHandle>,
 }
 
 impl std::fmt::Debug for Driver {
@@ -177,6 +191,8 @@ impl Driver {
             peers: Vec::new(),
             foreign: HashMap::new(),
             announced: HashMap::new(),
+            closed_links: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -359,9 +375,7 @@ impl Driver {
             }
             Command::Abort { handle } => {
                 if let Some(link) = self.links.get_mut(&handle) {
-                    for p in link.pending.drain(..) {
-                        release(&link.shared, p.payload.len());
-                    }
+                    link.drop_pending();
                 }
                 if let Some(a) = self.endpoint.association_mut(handle) {
                     a.abort(now, "aborted by the application");
@@ -477,7 +491,8 @@ impl Driver {
             let (endpoint, pcap) = (&mut self.endpoint, &mut self.pcap);
             let (foreign, peers) = (&self.foreign, &self.peers);
             let n = self.io.try_recv(|from, data| {
-                if let Some(&shard) = foreign.get(&from) {
+                // Only shards sharing a port route anything (no lookup otherwise).
+                if let Some(&shard) = (!foreign.is_empty()).then(|| foreign.get(&from)).flatten() {
                     // The kernel's hash sent it here; its association lives on `shard`.
                     if let Some(tx) = peers
                         .get(shard)
@@ -503,16 +518,16 @@ impl Driver {
         if self.blocked_senders.is_empty() {
             return;
         }
-        let handles: Vec<_> = self.blocked_senders.iter().copied().collect();
-        for handle in handles {
+        let mut handles = std::mem::take(&mut self.scratch);
+        handles.clear();
+        handles.extend(self.blocked_senders.iter().copied());
+        for &handle in &handles {
             let Some(link) = self.links.get_mut(&handle) else {
                 self.blocked_senders.remove(&handle);
                 continue;
             };
             let Some(assoc) = self.endpoint.association_mut(handle) else {
-                for p in link.pending.drain(..) {
-                    release(&link.shared, p.payload.len());
-                }
+                link.drop_pending();
                 self.blocked_senders.remove(&handle);
                 continue;
             };
@@ -535,6 +550,7 @@ impl Driver {
                 }
             }
         }
+        self.scratch = handles;
     }
 
     /// Hands complete messages and events to the handles, and accepted associations to the
@@ -546,37 +562,31 @@ impl Driver {
         for handle in std::mem::take(&mut self.read_more) {
             delivered |= self.read_messages(handle);
         }
-        // Reading through `association_mut` re-queues an association that still has messages
-        // (its handle's channel is full; `ReadMore` resumes it): one visit per turn.
-        let mut visited = Vec::new();
+        // An association whose handle's channel fills up keeps its other messages; the
+        // reader's `ReadMore` brings the driver back to it.
         while let Some(handle) = self.endpoint.poll_readable() {
-            if visited.contains(&handle) {
-                break;
-            }
-            visited.push(handle);
             delivered |= self.read_messages(handle);
         }
         while let Some((handle, event)) = self.endpoint.poll_event() {
             self.event(handle, event);
         }
         self.answer_flush_waiters();
-        // Links whose association is gone.
-        let mut gone = Vec::new();
-        for (h, link) in &self.links {
-            if link.closed
-                && (self.endpoint.association(*h).is_none()
-                    || (link.dropped && link.messages.is_none()))
-            {
-                gone.push(*h);
+        // Closed links whose association is gone, or whose handle is gone and drained.
+        let mut closed = std::mem::take(&mut self.closed_links);
+        closed.retain(|h| {
+            let gone = self.links.get(h).is_none_or(|link| {
+                self.endpoint.association(*h).is_none() || (link.dropped && link.messages.is_none())
+            });
+            if gone {
+                self.links.remove(h);
+                self.blocked_senders.remove(h);
+                if let Some(remote) = self.announced.remove(h) {
+                    self.announce(remote, false);
+                }
             }
-        }
-        for h in gone {
-            self.links.remove(&h);
-            self.blocked_senders.remove(&h);
-            if let Some(remote) = self.announced.remove(&h) {
-                self.announce(remote, false);
-            }
-        }
+            !gone
+        });
+        self.closed_links = closed;
         delivered
     }
 
@@ -586,8 +596,10 @@ impl Driver {
         if self.flush_waiting.is_empty() {
             return;
         }
-        let handles: Vec<_> = self.flush_waiting.iter().copied().collect();
-        for h in handles {
+        let mut handles = std::mem::take(&mut self.scratch);
+        handles.clear();
+        handles.extend(self.flush_waiting.iter().copied());
+        for &h in &handles {
             let Some(link) = self.links.get_mut(&h) else {
                 self.flush_waiting.remove(&h);
                 continue;
@@ -612,6 +624,7 @@ impl Driver {
                 self.flush_waiting.remove(&h);
             }
         }
+        self.scratch = handles;
     }
 
     /// Moves complete messages to the handle's channel; whether any went.
@@ -719,6 +732,7 @@ impl Driver {
                     return;
                 };
                 link.closed = true;
+                self.closed_links.push(handle);
                 if self
                     .endpoint
                     .association(handle)
@@ -726,9 +740,7 @@ impl Driver {
                 {
                     link.messages = None;
                 }
-                for p in link.pending.drain(..) {
-                    release(&link.shared, p.payload.len());
-                }
+                link.drop_pending();
                 link.status.send_replace(Status::Closed(reason.clone()));
                 link.shared.sender_waiting.store(false, Ordering::SeqCst);
                 link.shared.send_space.notify_waiters();

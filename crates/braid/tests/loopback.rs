@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use braid::{CloseReason, Config, Endpoint, Error, Ppid, SendOptions, Status};
+use braid::{Association, CloseReason, Config, Endpoint, Error, Ppid, SendOptions, Status};
 use bytes::Bytes;
 
 fn local() -> std::net::SocketAddr {
@@ -25,14 +25,21 @@ fn pattern(len: usize, seed: usize) -> Bytes {
         .into()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_both_ways_then_graceful_shutdown() {
-    let server = Endpoint::bind(local(), Config::default()).unwrap();
-    let client = Endpoint::bind(local(), Config::default()).unwrap();
+/// A server and a client endpoint on 127.0.0.1 with `config`, and the association between
+/// them from both ends (client's, server's).
+async fn connected(config: Config) -> (Endpoint, Endpoint, Association, Association) {
+    let server = Endpoint::bind(local(), config.clone()).unwrap();
+    let client = Endpoint::bind(local(), config).unwrap();
     let a = within("connect", client.connect(server.local_addr()))
         .await
         .unwrap();
     let b = within("accept", server.accept()).await.unwrap();
+    (server, client, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_both_ways_then_graceful_shutdown() {
+    let (server, client, a, b) = connected(Config::default()).await;
     assert!(matches!(b.status(), Status::Established { .. }));
     assert_eq!(b.remote_addr(), client.local_addr());
 
@@ -79,12 +86,7 @@ async fn slow_reader_applies_back_pressure_and_everything_arrives() {
     let mut config = Config::default();
     config.endpoint.association.send_buffer_size = 256 * 1024;
     config.endpoint.association.receive_window = 128 * 1024;
-    let server = Endpoint::bind(local(), config.clone()).unwrap();
-    let client = Endpoint::bind(local(), config).unwrap();
-    let a = within("connect", client.connect(server.local_addr()))
-        .await
-        .unwrap();
-    let b = within("accept", server.accept()).await.unwrap();
+    let (_server, _client, a, b) = connected(config).await;
     const N: usize = 2000;
     const SIZE: usize = 4096;
     // Nobody reads: sends succeed until the buffers are full, then a send waits (it does not
@@ -141,12 +143,7 @@ async fn slow_reader_applies_back_pressure_and_everything_arrives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn abort_reaches_the_peer() {
-    let server = Endpoint::bind(local(), Config::default()).unwrap();
-    let client = Endpoint::bind(local(), Config::default()).unwrap();
-    let a = within("connect", client.connect(server.local_addr()))
-        .await
-        .unwrap();
-    let b = within("accept", server.accept()).await.unwrap();
+    let (_server, _client, a, b) = connected(Config::default()).await;
     b.abort();
     let err = within("closed", a.closed()).await.unwrap_err();
     assert!(
