@@ -282,13 +282,22 @@ impl Endpoint {
 
     /// Accounts for commands given through `association_mut`.
     fn settle(&mut self) {
-        for h in std::mem::take(&mut self.work.touched) {
+        if self.work.touched.is_empty() {
+            return;
+        }
+        // Taken and put back, so that its buffer is reused (`touch` adds nothing to it).
+        let mut touched = std::mem::take(&mut self.work.touched);
+        for h in touched.drain(..) {
             self.touch(h);
         }
+        self.work.touched = touched;
     }
 
     /// Forgets associations that closed and have nothing left to send or report.
     fn reap(&mut self) {
+        if self.work.closed.is_empty() {
+            return;
+        }
         let mut keep = Vec::new();
         for h in std::mem::take(&mut self.work.closed) {
             match self.associations.get(&h) {

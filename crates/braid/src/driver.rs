@@ -261,7 +261,11 @@ impl Driver {
 
             let deadline = self.endpoint.poll_timeout();
             if let Some(at) = deadline {
-                sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+                // Re-arming a tokio timer takes the timer driver's lock: only when it moved.
+                let at = tokio::time::Instant::from_std(at);
+                if sleep.deadline() != at {
+                    sleep.as_mut().reset(at);
+                }
             }
             let blocked = self.io.blocked();
             tokio::select! {

@@ -211,9 +211,19 @@ impl UdpIo {
                 src_ip: None,
             };
             let (socket, state) = (&self.socket, &self.state);
-            match socket.try_io(Interest::WRITABLE, || {
-                state.try_send(socket.into(), &transmit)
-            }) {
+            let sent = if multi {
+                socket.try_io(Interest::WRITABLE, || {
+                    state.try_send(socket.into(), &transmit)
+                })
+            } else {
+                // One datagram: a plain `sendto`. quinn-udp's `sendmsg` carries an IP_TOS
+                // control message for ECN, which we do not use and which costs the kernel
+                // its parsing on every call — noticeable on a request–response round trip.
+                socket
+                    .try_send_to(contents, socket_dest(self.local, b.dest))
+                    .map(|_| ())
+            };
+            match sent {
                 Ok(()) => {
                     self.send_calls += 1;
                     self.datagrams_sent += (b.end - b.start).div_ceil(b.segment.max(1)) as u64;
@@ -237,6 +247,17 @@ impl UdpIo {
     /// Whether datagrams wait for the socket to become writable.
     pub(crate) fn blocked(&self) -> bool {
         self.sent < self.batches.len()
+    }
+}
+
+/// The address to give `sendto` on a socket bound to `local`: an IPv4 destination as an
+/// IPv4-mapped IPv6 address when the socket is IPv6 (dual-stack).
+fn socket_dest(local: SocketAddr, dest: SocketAddr) -> SocketAddr {
+    match (local, dest) {
+        (SocketAddr::V6(_), SocketAddr::V4(v4)) => {
+            SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port())
+        }
+        _ => dest,
     }
 }
 

@@ -271,3 +271,42 @@ async fn shards_sharing_a_port_connect_out_to_many_peers() {
         within("shutdown", a.shutdown()).await.unwrap();
     }
 }
+
+/// A server on the IPv6 wildcard address (dual-stack) talks to an IPv4 client: its socket
+/// sees the client as an IPv4-mapped address and must send back to it as one, both for
+/// single datagrams and for GSO batches (a 64 KiB message each way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dual_stack_server_answers_an_ipv4_client() {
+    let Ok(server) = Endpoint::bind("[::]:0".parse().unwrap(), Config::default()) else {
+        eprintln!("skipped: no IPv6 on this machine");
+        return;
+    };
+    let port = server.local_addr().port();
+    let client = Endpoint::bind(local(), Config::default()).unwrap();
+    let a = within(
+        "connect",
+        client.connect(std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+    )
+    .await
+    .unwrap();
+    let b = within("accept", server.accept()).await.unwrap();
+    // The server reports the peer as the plain IPv4 address it is.
+    assert_eq!(b.remote_addr(), client.local_addr());
+    for (k, size) in [(0usize, 5usize), (1, 64 * 1024)] {
+        within("send", a.send(0, pattern(size, k), &SendOptions::default()))
+            .await
+            .unwrap();
+        let m = within("recv", b.recv()).await.unwrap();
+        assert_eq!(m.payload, pattern(size, k));
+        within("echo", b.send(0, m.payload, &SendOptions::default()))
+            .await
+            .unwrap();
+        let m = within("recv echo", a.recv()).await.unwrap();
+        assert_eq!(m.payload, pattern(size, k));
+    }
+    within("shutdown", a.shutdown()).await.unwrap();
+    within("closed", b.closed()).await.unwrap();
+    assert_eq!(b.status(), Status::Closed(CloseReason::Shutdown));
+    within("close client", client.close()).await;
+    within("close server", server.close()).await;
+}
