@@ -33,7 +33,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use braid_proto::{Association, AssociationConfig, PathId, Ports, Ppid, SendOptions, StreamId};
-use braid_sim::{ms, secs, LinkConfig, LinkId, Node, NodeId, Sim};
+use braid_sim::{ms, secs, LinkConfig, LinkId, Node, NodeId, Outgoing, Sim};
 use bytes::Bytes;
 use sctp_proto::PayloadProtocolIdentifier;
 
@@ -138,11 +138,11 @@ enum Peer {
 }
 
 impl Node for Peer {
-    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
+    fn handle_packet(&mut self, now: Instant, path: usize, packet: Bytes) {
         match self {
-            Peer::Braid(a) => Node::handle_packet(a.as_mut(), now, packet),
-            Peer::Proto(p) => p.handle_packet(now, packet),
-            Peer::Dc(d) => d.handle_packet(now, packet),
+            Peer::Braid(a) => Node::handle_packet(a.as_mut(), now, path, packet),
+            Peer::Proto(p) => p.handle_packet(now, path, packet),
+            Peer::Dc(d) => d.handle_packet(now, path, packet),
         }
     }
 
@@ -154,7 +154,7 @@ impl Node for Peer {
         }
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Outgoing> {
         match self {
             Peer::Braid(a) => Node::poll_transmit(a.as_mut(), now, buf),
             Peer::Proto(p) => p.poll_transmit(now, buf),

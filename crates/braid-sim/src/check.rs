@@ -1,16 +1,34 @@
-//! Invariant checks for data tests: self-describing payloads, exactly-once delivery,
-//! per-stream order of ordered messages, intact content, and packet sizes.
+//! Invariant checks: for data tests, self-describing payloads, exactly-once delivery,
+//! per-stream order of ordered messages, intact content, and packet sizes; and checks run
+//! after every step of a simulation ([`Check`], [`Sim::add_check`]).
 //!
 //! A payload made by [`Checker::payload`] carries its own identity — a 16-byte header
 //! (`"BRSM"`, stream, flags, sequence number, length) followed by a byte pattern derived from
 //! them — so a received message proves where it came from and that no byte changed.
+//!
+//! The per-step checks ([`MtuCheck`], [`NoSendAfterClose`], [`CwndCheck`], [`BufferCheck`],
+//! all four at once with [`AssociationChecks`]) look at the trace incrementally and at the
+//! associations' public counters, so the first step that breaks an invariant stops the run
+//! with [`SimError::Invariant`](crate::SimError::Invariant), naming the time:
+//!
+//! ```
+//! use braid_proto::AssociationConfig;
+//! use braid_sim::check::AssociationChecks;
+//! use braid_sim::{ms, Sim};
+//!
+//! let config = AssociationConfig::default();
+//! let mut sim = Sim::builder().seed(3).delay(ms(20)).association(config.clone()).build();
+//! sim.add_check(AssociationChecks::new(&config));
+//! sim.run_for(ms(500)).expect("no invariant broken");
+//! ```
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::time::Duration;
 
-use braid_proto::{Message, StreamId};
+use braid_proto::{Association, AssociationConfig, Message, State, Stats, StreamId};
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::sim::TraceEntry;
+use crate::sim::{NodeId, Sim, TraceEntry};
 
 const MAGIC: &[u8; 4] = b"BRSM";
 /// Size of the header of a checked payload; payloads are at least this long.
@@ -297,6 +315,401 @@ pub fn no_packet_above(trace: &[TraceEntry], mtu: usize) -> Result<(), Violation
 /// A [`StreamId`] from a number (a convenience for tests).
 pub fn stream(n: u16) -> StreamId {
     StreamId(n)
+}
+
+// ------------------------------------------------------------------------ per-step checks
+
+/// An invariant checked after every step of a simulation (see [`Sim::add_check`]).
+///
+/// Any `FnMut(&Sim<N>) -> Result<(), String>` closure is a check.
+pub trait Check<N> {
+    /// Looks at the simulation as it is now (right after a batch of packets was sent).
+    ///
+    /// # Errors
+    ///
+    /// The broken invariant, named, and how it broke; the simulator reports it with the
+    /// time as [`SimError::Invariant`](crate::SimError::Invariant).
+    fn check(&mut self, sim: &Sim<N>) -> Result<(), String>;
+}
+
+impl<N, F> Check<N> for F
+where
+    F: FnMut(&Sim<N>) -> Result<(), String>,
+{
+    fn check(&mut self, sim: &Sim<N>) -> Result<(), String> {
+        self(sim)
+    }
+}
+
+/// A node that is, or holds, a Braid [`Association`]: the association checks look at it
+/// through this (a wrapper node, or a node of another stack, returns `None` when it has
+/// none).
+pub trait AssociationNode {
+    /// The association, if the node has one.
+    fn association(&self) -> Option<&Association>;
+}
+
+impl AssociationNode for Association {
+    fn association(&self) -> Option<&Association> {
+        Some(self)
+    }
+}
+
+/// "No packet above the MTU": every packet sent (traced or [unroutable](Sim::unroutable)) is
+/// at most `mtu` bytes. Reads only the packets sent since it last looked.
+#[derive(Debug, Clone)]
+pub struct MtuCheck {
+    mtu: usize,
+    traced: usize,
+    unroutable: usize,
+}
+
+impl MtuCheck {
+    /// Packets must be at most `mtu` bytes (SCTP common header onwards).
+    pub fn new(mtu: usize) -> Self {
+        Self {
+            mtu,
+            traced: 0,
+            unroutable: 0,
+        }
+    }
+}
+
+impl<N> Check<N> for MtuCheck {
+    fn check(&mut self, sim: &Sim<N>) -> Result<(), String> {
+        let trace = sim.trace();
+        let new = trace.get(self.traced..).unwrap_or_default();
+        let above = new.iter().position(|e| e.len > self.mtu);
+        self.traced = trace.len();
+        if let Some((i, e)) =
+            above.and_then(|i| new.get(i).map(|e| (self.traced - new.len() + i, e)))
+        {
+            return Err(format!(
+                "no packet above the MTU: node {} sent {} bytes (MTU {}) at {:?} on path {} (trace entry {i}, pcap frame {})",
+                e.from.0,
+                e.len,
+                self.mtu,
+                e.sent_at,
+                e.path,
+                i + 1
+            ));
+        }
+        let lost = sim.unroutable();
+        let new = lost.get(self.unroutable..).unwrap_or_default();
+        self.unroutable = lost.len();
+        if let Some(e) = new.iter().find(|e| e.len > self.mtu) {
+            return Err(format!(
+                "no packet above the MTU: node {} sent {} bytes (MTU {}) at {:?} on path {} (which has no link)",
+                e.from.0, e.len, self.mtu, e.sent_at, e.path
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether an association has closed (CLOSED after being opened, with a reason): once it has,
+/// and the packets of that step are sent, it has nothing left to send.
+fn is_closed(a: &Association) -> bool {
+    a.state() == State::Closed && a.close_reason().is_some()
+}
+
+/// What a closed node sent and received at one instant.
+#[derive(Debug, Clone, Copy, Default)]
+struct AtInstant {
+    sent: u64,
+    arrived: u64,
+    /// The first packet sent then: its trace entry, or `None` if it was unroutable.
+    first: Option<Option<usize>>,
+}
+
+/// A node seen closed.
+#[derive(Debug, Clone, Default)]
+struct Closed {
+    at: Duration,
+    trace_from: usize,
+    unroutable_from: usize,
+    received: u64,
+    instants: BTreeMap<Duration, AtInstant>,
+}
+
+/// "No send after close": once a node's association has closed and the packets of that step
+/// went out, the node sends nothing but immediate replies to packets that arrive (RFC 9260
+/// §8.4, e.g. the SHUTDOWN COMPLETE that answers a retransmitted SHUTDOWN ACK): at most one
+/// packet per packet arriving at that instant. Reads only the packets sent since it last
+/// looked.
+#[derive(Debug, Clone, Default)]
+pub struct NoSendAfterClose {
+    traced: usize,
+    unroutable: usize,
+    nodes: Vec<Option<Closed>>,
+}
+
+impl NoSendAfterClose {
+    /// A check of every node with an association.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn count_send(&mut self, from: NodeId, at: Duration, index: Option<usize>, traced: bool) {
+        let Some(Some(c)) = self.nodes.get_mut(from.0) else {
+            return;
+        };
+        let after = match index {
+            Some(i) if traced => i >= c.trace_from,
+            Some(i) => i >= c.unroutable_from,
+            None => false,
+        };
+        if after {
+            let slot = c.instants.entry(at).or_default();
+            slot.sent += 1;
+            slot.first.get_or_insert(index.filter(|_| traced));
+        }
+    }
+}
+
+impl<N: AssociationNode> Check<N> for NoSendAfterClose {
+    fn check(&mut self, sim: &Sim<N>) -> Result<(), String> {
+        let now = sim.elapsed();
+        let (trace, lost) = (sim.trace(), sim.unroutable());
+        if self.nodes.len() < sim.node_count() {
+            self.nodes.resize(sim.node_count(), None);
+        }
+        for (i, slot) in self.nodes.iter_mut().enumerate() {
+            let id = NodeId(i);
+            let received = sim.packets_received(id);
+            match slot {
+                None => {
+                    let closed = sim
+                        .node(id)
+                        .and_then(AssociationNode::association)
+                        .is_some_and(is_closed);
+                    if closed {
+                        *slot = Some(Closed {
+                            at: now,
+                            trace_from: trace.len(),
+                            unroutable_from: lost.len(),
+                            received,
+                            instants: BTreeMap::new(),
+                        });
+                    }
+                }
+                Some(c) => {
+                    // Arrivals since the last look all happened at this instant: the clock
+                    // only moves at the start of a step, and every step ends with a look.
+                    let arrived = received.saturating_sub(c.received);
+                    c.received = received;
+                    if arrived > 0 {
+                        c.instants.entry(now).or_default().arrived += arrived;
+                    }
+                }
+            }
+        }
+        let start = self.traced;
+        self.traced = trace.len();
+        for (i, e) in trace.iter().enumerate().skip(start) {
+            self.count_send(e.from, e.sent_at, Some(i), true);
+        }
+        let start = self.unroutable;
+        self.unroutable = lost.len();
+        for (i, e) in lost.iter().enumerate().skip(start) {
+            self.count_send(e.from, e.sent_at, Some(i), false);
+        }
+        for (i, c) in self.nodes.iter_mut().enumerate() {
+            let Some(c) = c else { continue };
+            for (&at, s) in &c.instants {
+                if s.sent > s.arrived {
+                    let first = match s.first {
+                        Some(Some(f)) => format!("trace entry {f}, pcap frame {}", f + 1),
+                        _ => "on a path with no link".to_owned(),
+                    };
+                    return Err(format!(
+                        "no send after close: node {i} (closed at {:?}) sent {} packet(s) at {at:?} (first: {first}) with only {} arriving then",
+                        c.at, s.sent, s.arrived
+                    ));
+                }
+            }
+            // Earlier instants are final: nothing more can arrive or be sent then.
+            c.instants.retain(|&at, _| at >= now);
+        }
+        Ok(())
+    }
+}
+
+/// Whether the association has its congestion state (it is up and not yet closed).
+fn has_send_state(s: State) -> bool {
+    matches!(
+        s,
+        State::Established
+            | State::ShutdownPending
+            | State::ShutdownSent
+            | State::ShutdownReceived
+            | State::ShutdownAckSent
+    )
+}
+
+/// "cwnd within its bounds" on each association's primary path (where all its DATA goes):
+///
+/// * cwnd is never below one PMTU while the association is up (RFC 9260 §7.2.1–§7.2.3: the
+///   initial window is at least 2·MTU, a T3-rtx timeout sets it to 1·MTU, every other
+///   reduction to at least 4·MTU or half of itself if that is above);
+/// * after a batch of packets that carried new DATA (or retransmissions other than those of
+///   a fast retransmit or a T3-rtx expiry, which RFC 9260 §7.2.4 and §6.3.3 E3 let ignore
+///   cwnd), the bytes in flight are at most cwnd + PMTU − 1. RFC 9260 §6.1 B: the sender
+///   "MUST NOT transmit new data ... if it has cwnd + (PMTU - 1) or more bytes of data
+///   outstanding", may exceed cwnd by up to PMTU − 1 bytes only while the flight is below
+///   cwnd, and "the breach of cwnd MUST constitute one packet only".
+///
+/// Only right after sending is the flight bounded: a loss can halve cwnd with the flight
+/// unchanged. Braid counts the flight in padded chunk bytes, headers included, and its PMTU
+/// is `max_packet_size`.
+#[derive(Debug, Clone)]
+pub struct CwndCheck {
+    pmtu: usize,
+    last: Vec<Stats>,
+}
+
+impl CwndCheck {
+    /// For associations whose `max_packet_size` is `pmtu`.
+    pub fn new(pmtu: usize) -> Self {
+        Self {
+            pmtu,
+            last: Vec::new(),
+        }
+    }
+}
+
+impl<N: AssociationNode> Check<N> for CwndCheck {
+    fn check(&mut self, sim: &Sim<N>) -> Result<(), String> {
+        if self.last.len() < sim.node_count() {
+            self.last.resize(sim.node_count(), Stats::default());
+        }
+        for (i, last) in self.last.iter_mut().enumerate() {
+            let Some(a) = sim.node(NodeId(i)).and_then(AssociationNode::association) else {
+                continue;
+            };
+            let s = a.stats();
+            let prev = std::mem::replace(last, s);
+            if !has_send_state(a.state()) {
+                continue;
+            }
+            let path = a.primary_path();
+            let Some(ps) = a.path_stats(path) else {
+                continue;
+            };
+            if ps.cwnd < self.pmtu {
+                return Err(format!(
+                    "cwnd within its bounds: node {i} path {} has cwnd {} below one PMTU ({}) in {:?}",
+                    path.0,
+                    ps.cwnd,
+                    self.pmtu,
+                    a.state()
+                ));
+            }
+            let new_data = s.data_chunks_sent > prev.data_chunks_sent;
+            let retransmitted = s.retransmissions > prev.retransmissions;
+            let exempt = s.fast_retransmits > prev.fast_retransmits
+                || s.timer_retransmit_events > prev.timer_retransmit_events;
+            let limit = ps.cwnd + self.pmtu.saturating_sub(1);
+            if (new_data || (retransmitted && !exempt)) && ps.bytes_in_flight > limit {
+                return Err(format!(
+                    "cwnd within its bounds: node {i} path {} has {} bytes in flight after sending {} new and {} retransmitted chunks, above cwnd {} + PMTU {} - 1 (RFC 9260 §6.1 B)",
+                    path.0,
+                    ps.bytes_in_flight,
+                    s.data_chunks_sent - prev.data_chunks_sent,
+                    s.retransmissions - prev.retransmissions,
+                    ps.cwnd,
+                    self.pmtu
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// "Buffered bytes within their bounds": each association's send queue holds at most
+/// `send_limit` bytes ([`Association::total_buffered`]) and its receive side at most
+/// `receive_limit` ([`Association::receive_buffered`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferCheck {
+    send_limit: usize,
+    receive_limit: usize,
+}
+
+impl BufferCheck {
+    /// Explicit limits, in bytes.
+    pub fn new(send_limit: usize, receive_limit: usize) -> Self {
+        Self {
+            send_limit,
+            receive_limit,
+        }
+    }
+
+    /// The limits a configuration guarantees: `send_buffer_size` for what is queued (`send`
+    /// refuses more with `BufferFull`), and for what is received and held the window — the
+    /// larger of `receive_window` and `max_message_size`, since a message is reassembled
+    /// whole — plus the reassembly headroom of four `max_packet_size` packets that lets the
+    /// chunk filling the cumulative TSN in.
+    pub fn for_config(config: &AssociationConfig) -> Self {
+        let window = (config.receive_window as usize).max(config.max_message_size);
+        Self::new(config.send_buffer_size, window + 4 * config.max_packet_size)
+    }
+}
+
+impl<N: AssociationNode> Check<N> for BufferCheck {
+    fn check(&mut self, sim: &Sim<N>) -> Result<(), String> {
+        for i in 0..sim.node_count() {
+            let Some(a) = sim.node(NodeId(i)).and_then(AssociationNode::association) else {
+                continue;
+            };
+            let queued = a.total_buffered();
+            if queued > self.send_limit {
+                return Err(format!(
+                    "buffered bytes within their bounds: node {i} has {queued} bytes queued to send, above the send buffer of {}",
+                    self.send_limit
+                ));
+            }
+            let held = a.receive_buffered();
+            if held > self.receive_limit {
+                return Err(format!(
+                    "buffered bytes within their bounds: node {i} holds {held} received bytes, above the limit of {}",
+                    self.receive_limit
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The four association checks at once — [`MtuCheck`] (at `max_packet_size`),
+/// [`NoSendAfterClose`], [`CwndCheck`] and [`BufferCheck::for_config`] — for associations
+/// that share one configuration's sizes.
+#[derive(Debug, Clone)]
+pub struct AssociationChecks {
+    mtu: MtuCheck,
+    close: NoSendAfterClose,
+    cwnd: CwndCheck,
+    buffers: BufferCheck,
+}
+
+impl AssociationChecks {
+    /// The checks for associations configured with `config`.
+    pub fn new(config: &AssociationConfig) -> Self {
+        Self {
+            mtu: MtuCheck::new(config.max_packet_size),
+            close: NoSendAfterClose::new(),
+            cwnd: CwndCheck::new(config.max_packet_size),
+            buffers: BufferCheck::for_config(config),
+        }
+    }
+}
+
+impl<N: AssociationNode> Check<N> for AssociationChecks {
+    fn check(&mut self, sim: &Sim<N>) -> Result<(), String> {
+        self.mtu.check(sim)?;
+        self.close.check(sim)?;
+        self.cwnd.check(sim)?;
+        self.buffers.check(sim)
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,11 @@
 //! with a bounded queue (tail drop), random and Gilbert–Elliott burst loss, duplication,
 //! reordering, bit corruption, an MTU, and scheduled changes (down, up, new delay). Every
 //! packet sent can be captured to pcap with simulated timestamps, its fate in [`Sim::trace`].
-//! [`check`] has invariant checks for data tests.
+//! Two nodes may be joined by several independent paths ([`Sim::connect_paths`]), each a
+//! pair of links; a node picks the path of each packet ([`Outgoing::path`]).
+//! [`check`] has invariant checks for data tests, and checks that run after every step
+//! ([`Sim::add_check`]): the first broken invariant stops the run with
+//! [`SimError::Invariant`].
 //!
 //! ```
 //! use braid_proto::State;
@@ -44,9 +48,10 @@ mod node;
 mod sim;
 pub mod soak;
 
+pub use check::Check;
 pub use link::{DropReason, GilbertElliott, LinkChange, LinkConfig, LinkStats};
-pub use node::Node;
-pub use sim::{Fate, LinkId, NodeId, Sim, SimBuilder, SimError, TraceEntry};
+pub use node::{Node, Outgoing};
+pub use sim::{Fate, LinkId, NodeId, Sim, SimBuilder, SimError, TraceEntry, Unroutable};
 
 use std::time::Duration;
 

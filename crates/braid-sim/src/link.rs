@@ -12,16 +12,29 @@ use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-/// Gilbert–Elliott burst loss: a two-state Markov chain stepped once per packet.
+/// Gilbert–Elliott burst loss in *time*: a two-state (good / bad) continuous-time Markov
+/// chain whose states last exponentially distributed durations.
 ///
-/// In the *good* state packets are lost with probability `loss_in_good`, in the *bad* state
-/// with `loss_in_bad`. The mean burst (bad-state) length is `1 / bad_to_good` packets.
+/// A burst is a period of time, an outage of some milliseconds, not a number of packets: a
+/// packet sent while the chain is bad is lost with probability `loss_in_bad`, one sent while
+/// it is good with `loss_in_good`. So a burst swallows the packets that happen to be sent
+/// during it — many at line rate, usually none or one of a sender that only retransmits on
+/// a timer once per second or more. (A chain stepped once per *packet* gets this wrong: a
+/// burst of N packets lasts N retransmission timeouts when traffic is timer-driven.)
+///
+/// The long-run share of time spent bad is `mean_bad / (mean_good + mean_bad)`
+/// ([`bad_fraction`](Self::bad_fraction)). The chain starts in that stationary
+/// distribution when the link is created and is evaluated lazily: each packet advances it
+/// over the virtual time elapsed since the previous one (to the moment the packet leaves the
+/// bottleneck, which without one is when it is sent), one draw per state change. The draws
+/// come from a stream of the link's generator of their own, so the timeline of bursts
+/// depends only on the link's seed, not on the traffic. Each state lasts at least 1 µs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GilbertElliott {
-    /// Probability of moving from good to bad, per packet.
-    pub good_to_bad: f64,
-    /// Probability of moving from bad to good, per packet.
-    pub bad_to_good: f64,
+    /// Mean time in the good state (the mean gap between bursts).
+    pub mean_good: Duration,
+    /// Mean time in the bad state (the mean burst length).
+    pub mean_bad: Duration,
     /// Loss probability while good.
     pub loss_in_good: f64,
     /// Loss probability while bad.
@@ -29,20 +42,91 @@ pub struct GilbertElliott {
 }
 
 impl GilbertElliott {
-    /// Bursts that lose every packet while bad, averaging `mean_burst` packets, entered with
-    /// probability `good_to_bad` per packet; nothing is lost while good ("Gilbert" model).
-    pub fn bursts(good_to_bad: f64, mean_burst: f64) -> Self {
+    /// Outages that lose every packet sent during them, lasting `mean_burst` on average and
+    /// starting on average `mean_good` after the previous one ended; nothing is lost between
+    /// them (the "Gilbert" model).
+    pub fn bursts(mean_good: Duration, mean_burst: Duration) -> Self {
         Self {
-            good_to_bad,
-            bad_to_good: if mean_burst > 1.0 {
-                1.0 / mean_burst
-            } else {
-                1.0
-            },
+            mean_good,
+            mean_bad: mean_burst,
             loss_in_good: 0.0,
             loss_in_bad: 1.0,
         }
     }
+
+    /// The long-run share of time spent in the bad state.
+    pub fn bad_fraction(&self) -> f64 {
+        let (good, bad) = (self.mean_good.as_secs_f64(), self.mean_bad.as_secs_f64());
+        if good + bad > 0.0 {
+            bad / (good + bad)
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The shortest a Gilbert–Elliott state lasts, which bounds the draws per second of virtual
+/// time.
+const MIN_SOJOURN: Duration = Duration::from_micros(1);
+
+/// The state of a link's Gilbert–Elliott chain.
+#[derive(Debug)]
+struct BurstChain {
+    model: GilbertElliott,
+    /// The chain's own stream of the link's generator.
+    rng: ChaCha8Rng,
+    bad: bool,
+    /// When the current state ends; `None` if never (a duration too long to represent).
+    until: Option<Instant>,
+}
+
+impl BurstChain {
+    fn new(model: GilbertElliott, seed: u64, epoch: Instant) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // Stream 0 is the link's per-packet generator; the chain has its own, so the burst
+        // timeline does not depend on how many packets were sent.
+        rng.set_stream(1);
+        let mut chain = Self {
+            model,
+            rng,
+            bad: false,
+            until: None,
+        };
+        // Start in the stationary distribution; by memorylessness the time left in the
+        // first state is a full exponential draw.
+        chain.bad = unit(&mut chain.rng) < model.bad_fraction();
+        chain.until = chain.sojourn_end(epoch);
+        chain
+    }
+
+    /// When a state entered at `from` ends: `from` plus an exponential draw with the state's
+    /// mean.
+    fn sojourn_end(&mut self, from: Instant) -> Option<Instant> {
+        let mean = if self.bad {
+            self.model.mean_bad
+        } else {
+            self.model.mean_good
+        };
+        // Inverse transform: -mean · ln(1 - U) with U in [0, 1), so the logarithm is finite.
+        let secs = -mean.as_secs_f64() * (1.0 - unit(&mut self.rng)).ln();
+        let length = Duration::try_from_secs_f64(secs).ok()?.max(MIN_SOJOURN);
+        from.checked_add(length)
+    }
+
+    /// Whether the chain is bad at `now`. Called with non-decreasing instants; an earlier
+    /// one gets the current state.
+    fn bad_at(&mut self, now: Instant) -> bool {
+        while let Some(end) = self.until.filter(|&end| end <= now) {
+            self.bad = !self.bad;
+            self.until = self.sojourn_end(end);
+        }
+        self.bad
+    }
+}
+
+/// A uniform draw from `[0, 1)`.
+fn unit(rng: &mut ChaCha8Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A change a link's schedule applies at a given time since the simulation started.
@@ -72,7 +156,7 @@ pub struct LinkConfig {
     pub queue_packets: Option<usize>,
     /// Independent random loss probability per packet (after the queue).
     pub loss: f64,
-    /// Burst loss, applied in addition to `loss`.
+    /// Burst loss in time, applied in addition to `loss`.
     pub burst_loss: Option<GilbertElliott>,
     /// Probability that a packet is delivered twice.
     pub duplicate: f64,
@@ -176,8 +260,8 @@ pub(crate) struct Link {
     rng: ChaCha8Rng,
     up: bool,
     delay: Duration,
-    /// Gilbert–Elliott state: in the bad state.
-    bad: bool,
+    /// The Gilbert–Elliott chain, if burst loss is on.
+    burst: Option<BurstChain>,
     /// When each packet in the bottleneck finishes serialization, earliest first.
     in_queue: VecDeque<Instant>,
     /// The latest arrival of an in-order packet: jitter never lets a packet arrive earlier.
@@ -196,11 +280,13 @@ impl Link {
         schedule.sort_by_key(|&(at, _)| at);
         Self {
             delay: config.delay,
+            burst: config
+                .burst_loss
+                .map(|model| BurstChain::new(model, seed, epoch)),
             config,
             schedule: schedule.into(),
             rng: ChaCha8Rng::seed_from_u64(seed),
             up: true,
-            bad: false,
             in_queue: VecDeque::new(),
             last_arrival: None,
             stats: LinkStats::default(),
@@ -230,7 +316,7 @@ impl Link {
 
     /// A uniform draw from `[0, 1)`.
     fn uniform(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        unit(&mut self.rng)
     }
 
     fn chance(&mut self, p: f64) -> bool {
@@ -283,20 +369,14 @@ impl Link {
         if sent > now {
             self.in_queue.push_back(sent);
         }
-        // Losses on the wire, after the packet used its share of the bandwidth.
-        if let Some(ge) = self.config.burst_loss {
-            let flip = if self.bad {
-                ge.bad_to_good
+        // Losses on the wire, after the packet used its share of the bandwidth: a burst
+        // takes the packets that leave the bottleneck during it (without one, that is when
+        // they are sent).
+        if let Some(chain) = self.burst.as_mut() {
+            let p = if chain.bad_at(sent) {
+                chain.model.loss_in_bad
             } else {
-                ge.good_to_bad
-            };
-            if self.chance(flip) {
-                self.bad = !self.bad;
-            }
-            let p = if self.bad {
-                ge.loss_in_bad
-            } else {
-                ge.loss_in_good
+                chain.model.loss_in_good
             };
             if self.chance(p) {
                 return Outcome::Dropped(DropReason::Burst);
@@ -385,17 +465,128 @@ mod tests {
         assert!((9_500..10_500).contains(&s.dropped_random), "{s:?}");
     }
 
-    #[test]
-    fn gilbert_elliott_loss_rate_and_bursts() {
-        // Stationary probability of the bad state: p / (p + r) = 0.01 / 0.26 ≈ 3.85 %.
-        let s = run(
+    /// The burst-loss fate (lost or not) of 100-byte packets sent at `times` on a link with
+    /// only the burst model `ge`.
+    fn burst_fates(
+        ge: GilbertElliott,
+        seed: u64,
+        times: impl Iterator<Item = Duration>,
+    ) -> Vec<bool> {
+        let epoch = Instant::now();
+        let mut link = Link::new(
             LinkConfig {
-                burst_loss: Some(GilbertElliott::bursts(0.01, 4.0)),
+                burst_loss: Some(ge),
                 ..LinkConfig::default()
             },
-            100_000,
+            seed,
+            epoch,
         );
-        assert!((3_300..4_400).contains(&s.dropped_burst), "{s:?}");
+        times
+            .map(|t| {
+                matches!(
+                    link.send(epoch + t, &[0u8; 100]),
+                    Outcome::Dropped(DropReason::Burst)
+                )
+            })
+            .collect()
+    }
+
+    /// The lengths of the runs of consecutive `true`s.
+    fn runs(fates: &[bool]) -> Vec<usize> {
+        let mut runs = Vec::new();
+        let mut current = 0;
+        for &lost in fates {
+            if lost {
+                current += 1;
+            } else if current > 0 {
+                runs.push(current);
+                current = 0;
+            }
+        }
+        if current > 0 {
+            runs.push(current);
+        }
+        runs
+    }
+
+    #[test]
+    fn gilbert_elliott_time_lost_is_the_bad_fraction() {
+        // 100 ms outages every 900 ms on average: 10 % of the time is bad. Sampled every
+        // 10 ms for 10,000 s (about 10,000 bursts); the standard error of the share is about
+        // 0.13 percentage points, so ±0.5 is a 4-sigma band.
+        let ge = GilbertElliott::bursts(Duration::from_millis(900), Duration::from_millis(100));
+        assert!((ge.bad_fraction() - 0.1).abs() < 1e-12);
+        let fates = burst_fates(
+            ge,
+            7,
+            (0..1_000_000u64).map(|i| Duration::from_millis(10 * i)),
+        );
+        let lost = fates.iter().filter(|&&l| l).count() as f64 / fates.len() as f64;
+        assert!((0.095..0.105).contains(&lost), "share of time lost {lost}");
+    }
+
+    #[test]
+    fn gilbert_elliott_bursts_last_a_time_not_a_number_of_packets() {
+        // One packet per millisecond, 50 ms outages every second on average, for 1000 s:
+        // about 950 bursts of 50 consecutive losses on average (standard error ≈ 1.6).
+        let ge = GilbertElliott::bursts(Duration::from_secs(1), Duration::from_millis(50));
+        let fates = burst_fates(ge, 3, (0..1_000_000u64).map(Duration::from_millis));
+        let bursts = runs(&fates);
+        let mean = bursts.iter().sum::<usize>() as f64 / bursts.len() as f64;
+        assert!(
+            (850..1050).contains(&bursts.len()),
+            "{} bursts",
+            bursts.len()
+        );
+        assert!((45.0..55.0).contains(&mean), "mean burst {mean} packets");
+        // Sent 100 times faster, the same outages take 100 times as many packets.
+        let fast = burst_fates(
+            ge,
+            3,
+            (0..1_000_000u64).map(|i| Duration::from_micros(10 * i)),
+        );
+        let fast_runs = runs(&fast);
+        let fast_mean = fast_runs.iter().sum::<usize>() as f64 / fast_runs.len() as f64;
+        assert!(fast_mean > 40.0 * mean, "{fast_mean} vs {mean}");
+    }
+
+    #[test]
+    fn gilbert_elliott_packets_a_second_apart_are_independent() {
+        // 20 ms outages, 10 % of the time: packets 1 s apart (a retransmission timer) see
+        // states that are e^(-1 s / 18 ms) ≈ 1e-24 correlated, so a loss is followed by
+        // another with the unconditional 10 %, and runs of losses are geometric: about
+        // 200,000 · 0.9² · 0.1⁸ ≈ 0.002 runs of 9 are expected. (Stepped per packet, a 20
+        // packet mean burst would make the second figure 95 %.)
+        let ge = GilbertElliott::bursts(Duration::from_millis(180), Duration::from_millis(20));
+        let fates = burst_fates(ge, 11, (0..200_000u64).map(Duration::from_secs));
+        let lost = fates.iter().filter(|&&l| l).count() as f64 / fates.len() as f64;
+        let pairs = fates.windows(2).filter(|w| w[0]).count() as f64;
+        let both = fates.windows(2).filter(|w| w[0] && w[1]).count() as f64;
+        assert!((0.095..0.105).contains(&lost), "loss {lost}");
+        let after_loss = both / pairs;
+        assert!(
+            (0.09..0.11).contains(&after_loss),
+            "loss after a loss {after_loss}"
+        );
+        let longest = runs(&fates).into_iter().max().unwrap_or(0);
+        assert!(longest < 9, "{longest} consecutive losses");
+    }
+
+    #[test]
+    fn gilbert_elliott_timeline_is_independent_of_traffic() {
+        // The same seed gives the same outages whatever else the link carries: packets at
+        // whole seconds share their fates whether or not others are sent in between.
+        let ge = GilbertElliott::bursts(Duration::from_millis(500), Duration::from_millis(200));
+        let sparse = burst_fates(ge, 5, (0..2_000u64).map(Duration::from_secs));
+        let dense = burst_fates(ge, 5, (0..2_000_000u64).map(Duration::from_millis));
+        let dense_at_seconds: Vec<bool> = dense.iter().step_by(1000).copied().collect();
+        assert_eq!(sparse, dense_at_seconds);
+        assert!(sparse.iter().any(|&l| l) && !sparse.iter().all(|&l| l));
+        // And another seed gives other outages.
+        assert_ne!(
+            sparse,
+            burst_fates(ge, 6, (0..2_000u64).map(Duration::from_secs))
+        );
     }
 
     #[test]

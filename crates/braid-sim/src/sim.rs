@@ -10,19 +10,28 @@ use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
+use crate::check::Check;
 use crate::link::{DropReason, GilbertElliott, Link, LinkChange, LinkConfig, LinkStats, Outcome};
-use crate::node::Node;
+use crate::node::{Node, Outgoing};
 
 /// Identifies a node of a [`Sim`] (the order in which nodes were added, from 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeId(pub usize);
 
 impl NodeId {
-    /// The address the node has in the capture: 10.0.0.(id+1) (wrapping after 250 nodes),
-    /// port 5000.
+    /// The address the node has in the capture on path 0: 10.0.0.(id+1) (wrapping after 250
+    /// nodes), port 5000.
     pub fn address(self) -> SocketAddr {
+        self.path_address(0)
+    }
+
+    /// The address the node has in the capture on path `path`: 10.0.(path).(id+1) — the
+    /// path index in the middle octets, 10.(path / 256).(path % 256).(id+1) beyond 255 —
+    /// port 5000. Path 0 is [`address`](Self::address).
+    pub fn path_address(self, path: usize) -> SocketAddr {
         let host = u8::try_from(self.0 % 250 + 1).unwrap_or(1);
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, host)), 5000)
+        let [.., hi, lo] = (path as u64).to_be_bytes();
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, hi, lo, host)), 5000)
     }
 }
 
@@ -55,6 +64,9 @@ pub struct TraceEntry {
     pub to: NodeId,
     /// The link it took.
     pub link: LinkId,
+    /// The path it took: the index the sender gave it ([`Outgoing::path`]), which is also the
+    /// path it arrives on.
+    pub path: usize,
     /// Its size in bytes (SCTP common header onwards).
     pub len: usize,
     /// What became of it.
@@ -67,8 +79,22 @@ pub struct TraceEntry {
     pub reordered: bool,
 }
 
-/// Why the event loop stopped early.
+/// A packet a node sent on a path it has no link for: it went nowhere (and is not in the
+/// trace or the capture).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unroutable {
+    /// Time since the start of the simulation at which it was sent.
+    pub sent_at: Duration,
+    /// The sender.
+    pub from: NodeId,
+    /// The path index the sender gave it.
+    pub path: usize,
+    /// Its size in bytes.
+    pub len: usize,
+}
+
+/// Why the event loop stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SimError {
     /// A node kept asking to be woken without time advancing (its `poll_timeout` stayed at
     /// or before `now` after `handle_timeout`): a livelock in the node.
@@ -76,12 +102,20 @@ pub enum SimError {
         /// Time since the start at which it happened.
         at: Duration,
     },
+    /// A check added with [`Sim::add_check`] found an invariant broken.
+    Invariant {
+        /// Time since the start at which it was found (the step that broke it).
+        at: Duration,
+        /// The invariant and how it broke, as the check put it.
+        what: String,
+    },
 }
 
 impl std::fmt::Display for SimError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Livelock { at } => write!(f, "a node livelocked at {at:?}"),
+            Self::Invariant { at, what } => write!(f, "invariant broken at {at:?}: {what}"),
         }
     }
 }
@@ -93,13 +127,17 @@ const LIVELOCK_STEPS: u32 = 100_000;
 
 struct Slot<N> {
     node: N,
-    /// The link this node's packets leave on.
-    route: Option<LinkId>,
+    /// The link each of the node's paths leaves on, by path index.
+    paths: Vec<LinkId>,
+    /// Packet copies handed to the node.
+    received: u64,
 }
 
 struct LinkSlot {
     link: Link,
     to: NodeId,
+    /// The path index (at both ends) this link belongs to.
+    path: usize,
 }
 
 struct Pending {
@@ -114,8 +152,14 @@ struct Pending {
 /// ([`Instant`] has no other constructor); everything after it is that origin plus simulated
 /// durations, so a run depends only on its seed and inputs.
 ///
-/// Each node sends on one link (its *route*, set by [`Sim::connect`]); the test drives the
-/// nodes' commands (`send`, `read_message`, ...) through [`Sim::node_mut`] between runs.
+/// Two nodes are joined by one path ([`Sim::connect`]) or several ([`Sim::connect_paths`]),
+/// each a pair of links, one per direction; a node says which path each packet takes
+/// ([`Outgoing::path`]) and learns which one a packet arrived on. The test drives the nodes'
+/// commands (`send`, `read_message`, ...) through [`Sim::node_mut`] between runs.
+///
+/// Checks added with [`Sim::add_check`] run after every step (and after the packets a test's
+/// commands cause are sent); the first broken invariant stops the run with
+/// [`SimError::Invariant`].
 pub struct Sim<N> {
     epoch: Instant,
     now: Instant,
@@ -128,7 +172,9 @@ pub struct Sim<N> {
     capture: Option<PcapWriter<Vec<u8>>>,
     capture_errors: u64,
     trace: Vec<TraceEntry>,
+    unroutable: Vec<Unroutable>,
     buf: Vec<u8>,
+    checks: Vec<Box<dyn Check<N>>>,
 }
 
 impl<N> std::fmt::Debug for Sim<N> {
@@ -138,6 +184,7 @@ impl<N> std::fmt::Debug for Sim<N> {
             .field("nodes", &self.nodes.len())
             .field("links", &self.links.len())
             .field("in_flight", &self.in_flight.len())
+            .field("checks", &self.checks.len())
             .finish_non_exhaustive()
     }
 }
@@ -171,7 +218,9 @@ impl<N> Sim<N> {
             capture: None,
             capture_errors: 0,
             trace: Vec::new(),
+            unroutable: Vec::new(),
             buf: Vec::with_capacity(2048),
+            checks: Vec::new(),
         }
     }
 
@@ -220,14 +269,19 @@ impl<N> Sim<N> {
         self.now.saturating_duration_since(self.epoch)
     }
 
-    /// Adds a node, with no route yet.
+    /// Adds a node, with no path yet.
     pub fn add_node(&mut self, node: N) -> NodeId {
-        self.nodes.push(Slot { node, route: None });
+        self.nodes.push(Slot {
+            node,
+            paths: Vec::new(),
+            received: 0,
+        });
         NodeId(self.nodes.len() - 1)
     }
 
-    /// Joins `a` and `b` with one link each way, `a_to_b` and `b_to_a`, seeded in that order
-    /// from the master seed, and makes them each node's route.
+    /// Joins `a` and `b` with one path: one link each way, `a_to_b` and `b_to_a`, seeded in
+    /// that order from the master seed. It is path 0 of both nodes (as
+    /// [`connect_paths`](Self::connect_paths) with one pair).
     pub fn connect(
         &mut self,
         a: NodeId,
@@ -235,24 +289,69 @@ impl<N> Sim<N> {
         a_to_b: LinkConfig,
         b_to_a: LinkConfig,
     ) -> (LinkId, LinkId) {
-        let ab = self.add_link(b, a_to_b);
-        let ba = self.add_link(a, b_to_a);
-        if let Some(s) = self.nodes.get_mut(a.0) {
-            s.route = Some(ab);
-        }
-        if let Some(s) = self.nodes.get_mut(b.0) {
-            s.route = Some(ba);
-        }
+        let ab = self.add_link(b, 0, a_to_b);
+        let ba = self.add_link(a, 0, b_to_a);
+        self.set_paths(a, vec![ab]);
+        self.set_paths(b, vec![ba]);
         (ab, ba)
     }
 
-    fn add_link(&mut self, to: NodeId, config: LinkConfig) -> LinkId {
+    /// Joins `a` and `b` with one independent path per pair of `paths`: pair `i` is
+    /// (a → b, b → a), path `i` of both nodes, each link with its own configuration and its
+    /// own generator, seeded from the master seed in the order given (a → b before b → a).
+    /// Returns the links of each path, in the same order. The paths replace any the two
+    /// nodes had.
+    pub fn connect_paths(
+        &mut self,
+        a: NodeId,
+        b: NodeId,
+        paths: &[(LinkConfig, LinkConfig)],
+    ) -> Vec<(LinkId, LinkId)> {
+        let links: Vec<(LinkId, LinkId)> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, (a_to_b, b_to_a))| {
+                let ab = self.add_link(b, i, a_to_b.clone());
+                let ba = self.add_link(a, i, b_to_a.clone());
+                (ab, ba)
+            })
+            .collect();
+        self.set_paths(a, links.iter().map(|l| l.0).collect());
+        self.set_paths(b, links.iter().map(|l| l.1).collect());
+        links
+    }
+
+    fn set_paths(&mut self, node: NodeId, paths: Vec<LinkId>) {
+        if let Some(s) = self.nodes.get_mut(node.0) {
+            s.paths = paths;
+        }
+    }
+
+    fn add_link(&mut self, to: NodeId, path: usize, config: LinkConfig) -> LinkId {
         let seed = self.master.next_u64();
         self.links.push(LinkSlot {
             link: Link::new(config, seed, self.epoch),
             to,
+            path,
         });
         LinkId(self.links.len() - 1)
+    }
+
+    /// The outgoing link of each of a node's paths, by path index (empty for an unknown
+    /// node or one with no path).
+    pub fn paths(&self, id: NodeId) -> &[LinkId] {
+        self.nodes.get(id.0).map_or(&[], |s| s.paths.as_slice())
+    }
+
+    /// How many nodes there are ([`NodeId`]s `0..node_count()`).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Packet copies handed to a node so far (a duplicated packet counts twice; packets lost
+    /// on the way do not count).
+    pub fn packets_received(&self, id: NodeId) -> u64 {
+        self.nodes.get(id.0).map_or(0, |s| s.received)
     }
 
     /// A node.
@@ -274,6 +373,50 @@ impl<N> Sim<N> {
     pub fn trace(&self) -> &[TraceEntry] {
         &self.trace
     }
+
+    /// Every packet a node sent on a path it has no link for (dropped, not traced).
+    pub fn unroutable(&self) -> &[Unroutable] {
+        &self.unroutable
+    }
+
+    /// Adds a check to run after every step, and after the packets that commands given
+    /// between steps cause are sent (so each check sees the state right after every batch of
+    /// packets, before any further input). Checks run in the order added; the first that
+    /// fails stops [`step`](Self::step) and the `run_*` methods with
+    /// [`SimError::Invariant`]. Without checks, stepping costs nothing extra.
+    pub fn add_check(&mut self, check: impl Check<N> + 'static) {
+        self.checks.push(Box::new(check));
+    }
+
+    /// Removes every check.
+    pub fn clear_checks(&mut self) {
+        self.checks.clear();
+    }
+
+    /// Runs the checks now.
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::Invariant`] from the first check that fails.
+    pub fn run_checks(&mut self) -> Result<(), SimError> {
+        if self.checks.is_empty() {
+            return Ok(());
+        }
+        let mut checks = std::mem::take(&mut self.checks);
+        let mut result = Ok(());
+        for c in &mut checks {
+            if let Err(what) = c.check(self) {
+                result = Err(SimError::Invariant {
+                    at: self.elapsed(),
+                    what,
+                });
+                break;
+            }
+        }
+        // Checks added by a check (none can be: it only sees `&Sim`) would be lost here.
+        self.checks = checks;
+        result
+    }
 }
 
 impl<N: Node> Sim<N> {
@@ -294,10 +437,15 @@ impl<N: Node> Sim<N> {
     /// Sends whatever the nodes have queued, then advances the clock to the next event and
     /// handles everything due then: arrivals (in order), then timeouts, then the packets they
     /// cause. Returns `false`, without moving the clock, when nothing is left to happen.
-    pub fn step(&mut self) -> bool {
-        self.flush();
+    ///
+    /// # Errors
+    ///
+    /// [`SimError::Invariant`] when a check ([`add_check`](Self::add_check)) fails after the
+    /// first send or at the end of the step.
+    pub fn step(&mut self) -> Result<bool, SimError> {
+        self.flush_checked()?;
         let Some(next) = self.next_event() else {
-            return false;
+            return Ok(false);
         };
         self.now = self.now.max(next);
         let now = self.now;
@@ -313,8 +461,18 @@ impl<N: Node> Sim<N> {
                 slot.node.handle_timeout(now);
             }
         }
+        self.flush_checked()?;
+        Ok(true)
+    }
+
+    /// [`flush`](Self::flush), then the checks, if any.
+    fn flush_checked(&mut self) -> Result<(), SimError> {
         self.flush();
-        true
+        if self.checks.is_empty() {
+            Ok(())
+        } else {
+            self.run_checks()
+        }
     }
 
     /// Runs until `deadline` (the clock ends exactly there, even if nothing happens then).
@@ -322,7 +480,8 @@ impl<N: Node> Sim<N> {
     /// # Errors
     ///
     /// [`SimError::Livelock`] when a node asks to be woken over and over without time
-    /// advancing.
+    /// advancing; [`SimError::Invariant`] when a check fails (the clock stays at the step
+    /// that broke it).
     pub fn run_until(&mut self, deadline: Instant) -> Result<(), SimError> {
         self.run_while(deadline, |_| true).map(|_| ())
     }
@@ -361,14 +520,14 @@ impl<N: Node> Sim<N> {
     ) -> Result<bool, SimError> {
         let mut stuck = 0u32;
         loop {
-            self.flush();
+            self.flush_checked()?;
             if !go(self) {
                 return Ok(false);
             }
             match self.next_event() {
                 Some(t) if t <= deadline => {
                     let before = self.now;
-                    self.step();
+                    self.step()?;
                     if self.now == before {
                         stuck += 1;
                         if stuck > LIVELOCK_STEPS {
@@ -395,28 +554,41 @@ impl<N: Node> Sim<N> {
                 let Some(slot) = self.nodes.get_mut(i) else {
                     break;
                 };
-                let Some(len) = slot.node.poll_transmit(now, &mut self.buf) else {
+                let Some(Outgoing { path, len }) = slot.node.poll_transmit(now, &mut self.buf)
+                else {
                     break;
                 };
-                let route = slot.route;
+                let route = slot.paths.get(path).copied();
                 let start = self.buf.len().saturating_sub(len);
                 let packet = self.buf.get(start..).unwrap_or_default().to_vec();
-                self.transmit(NodeId(i), route, &packet);
+                self.transmit(NodeId(i), path, route, &packet);
             }
         }
     }
 
-    /// Puts one packet on a link, capturing and tracing it.
-    fn transmit(&mut self, from: NodeId, route: Option<LinkId>, packet: &[u8]) {
+    /// Puts one packet on the link of `from`'s path `path`, capturing and tracing it.
+    fn transmit(&mut self, from: NodeId, path: usize, route: Option<LinkId>, packet: &[u8]) {
         let sent_at = self.elapsed();
         let Some((link, slot)) = route.and_then(|r| self.links.get_mut(r.0).map(|s| (r, s))) else {
-            // A node with no route: nothing to send on; the packet vanishes untraced.
+            // No link on that path: the packet goes nowhere, recorded apart from the trace
+            // (which matches the capture frame for frame).
+            self.unroutable.push(Unroutable {
+                sent_at,
+                from,
+                path,
+                len: packet.len(),
+            });
             return;
         };
         let to = slot.to;
         if let Some(w) = self.capture.as_mut() {
-            if w.write_sctp(sent_at, from.address(), to.address(), packet)
-                .is_err()
+            if w.write_sctp(
+                sent_at,
+                from.path_address(path),
+                to.path_address(path),
+                packet,
+            )
+            .is_err()
             {
                 self.capture_errors += 1;
             }
@@ -428,6 +600,7 @@ impl<N: Node> Sim<N> {
             from,
             to,
             link,
+            path,
             len: packet.len(),
             fate: Fate::InFlight,
             corrupted: false,
@@ -476,7 +649,7 @@ impl<N: Node> Sim<N> {
         } else {
             slot.link.stats.count_drop(DropReason::LinkDown);
         }
-        let to = slot.to;
+        let (to, path) = (slot.to, slot.path);
         if let Some(entry) = self.trace.get_mut(pending.trace) {
             if up {
                 entry.fate = Fate::Delivered;
@@ -487,7 +660,8 @@ impl<N: Node> Sim<N> {
         }
         if up {
             if let Some(node) = self.nodes.get_mut(to.0) {
-                node.node.handle_packet(now, pending.bytes);
+                node.received += 1;
+                node.node.handle_packet(now, path, pending.bytes);
             }
         }
     }

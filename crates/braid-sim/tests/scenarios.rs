@@ -212,7 +212,8 @@ fn transfer_with_5_percent_loss() {
 #[test]
 fn transfer_with_burst_loss() {
     let mut sim = lossy(5)
-        .burst_loss(GilbertElliott::bursts(0.01, 4.0))
+        // 50 ms outages every half second: dozens of back-to-back packets each at 10 Mbit/s.
+        .burst_loss(GilbertElliott::bursts(ms(500), ms(50)))
         .build();
     connect(&mut sim);
     transfer(&mut sim, SMALL, secs(300));

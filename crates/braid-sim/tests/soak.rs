@@ -55,12 +55,18 @@ fn soak_matrix() {
 const REGRESSIONS: [(u64, &str); 3] = [
     // A receive buffer full of out-of-order fragments refused the chunk that filled the
     // cumulative TSN: a permanent stall until the T5 shutdown guard fired (fixed by reneging,
-    // RFC 9260 §6.2).
+    // RFC 9260 §6.2). 78832 has no burst loss, so its run is unchanged by the move to
+    // outages in time and it still renegs; 13337 and 22682 had per-packet bursts, their
+    // networks now have outages instead, and they no longer reach the full buffer (kept as
+    // plain seeds; the unit tests of reneging in braid-proto cover the rule).
     (78832, "receive buffer deadlock, 1.1 Mbit/s bottleneck"),
-    (13337, "receive buffer deadlock, unordered messages"),
+    (
+        13337,
+        "receive buffer deadlock, unordered messages (no longer renegs)",
+    ),
     (
         22682,
-        "receive buffer deadlock, ordered messages on two streams",
+        "receive buffer deadlock, ordered messages on two streams (no longer renegs)",
     ),
 ];
 

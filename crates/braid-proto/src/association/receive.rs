@@ -227,10 +227,14 @@ impl Association {
         }
         if self.state == State::ShutdownSent {
             // §9.2: each packet with DATA is answered with a SHUTDOWN (T2 restarted), which
-            // carries the cumulative TSN; a SACK goes too only when there are gaps to report.
+            // carries the cumulative TSN. "If a SHUTDOWN chunk by itself cannot acknowledge
+            // all of the received DATA chunks (i.e., there are TSNs that can be acknowledged
+            // that are larger than the cumulative TSN, and thus gaps exist in the TSN
+            // sequence), or if duplicate TSNs have been received, then a SACK chunk MUST also
+            // be sent": so a SACK goes too when there are gaps or duplicates to report.
             self.send_shutdown(now);
             if let Some(rx) = self.receiver.as_mut() {
-                if !rx.tracker.has_gaps() {
+                if !rx.tracker.has_gaps() && !rx.tracker.has_duplicates() {
                     // The SHUTDOWN says it all: drop the pending SACK and its timer.
                     let _ = rx.tracker.make_sack(0, usize::MAX);
                 }
@@ -288,6 +292,16 @@ impl Association {
         self.receiver
             .as_ref()
             .map_or(0, |r| r.reassembly.ready_count())
+    }
+
+    /// Bytes of received user data held: fragments waiting for the rest of their message
+    /// and complete messages not yet read. It never exceeds the window (the larger of
+    /// `receive_window` and `max_message_size`) plus the reassembly headroom of four
+    /// `max_packet_size` packets.
+    pub fn receive_buffered(&self) -> usize {
+        self.receiver
+            .as_ref()
+            .map_or(0, |r| r.reassembly.buffered_bytes())
     }
 
     /// When the delayed-SACK timer fires.

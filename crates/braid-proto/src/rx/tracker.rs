@@ -123,6 +123,11 @@ impl DataTracker {
         !self.ranges.is_empty()
     }
 
+    /// Whether duplicate TSNs wait to be reported in the next SACK.
+    pub(crate) fn has_duplicates(&self) -> bool {
+        !self.dups.is_empty()
+    }
+
     /// The highest TSN received so far.
     pub(crate) fn highest_received(&self) -> Tsn {
         self.ranges.last().map_or(self.cum, |r| r.1)

@@ -111,6 +111,39 @@ fn shutdown_answers_do_not_pile_up() {
     assert_eq!(cum, Some(Tsn(base.wrapping_add(1999))));
 }
 
+/// RFC 9260 §9.2: in SHUTDOWN-SENT a packet with DATA is answered with a SHUTDOWN, plus a
+/// SACK when "duplicate TSNs have been received" (found by the soak: a retransmission of
+/// data already acknowledged by a lost SHUTDOWN was answered by a bare SHUTDOWN).
+#[test]
+fn shutdown_sent_reports_duplicates_with_a_sack() {
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
+    let now = pair.now;
+    pair.assoc_mut(Side::Z).shutdown(now);
+    pair.transmit(Side::Z);
+    assert_eq!(pair.state(Side::Z), Some(State::ShutdownSent));
+    let z_tag = pair.assoc(Side::Z).local_tag();
+    let tsn = pair.assoc(Side::Z).negotiated().unwrap().peer_initial_tsn;
+    let answer = |pair: &mut Pair| -> (bool, Vec<Tsn>) {
+        pair.deliver_bytes(Side::Z, packet(z_tag, &[data(tsn, 0)]));
+        let out = pair.transmit(Side::Z);
+        let chunks: Vec<Chunk> = out.iter().flat_map(|s| s.chunks()).collect();
+        let shutdown = chunks.iter().any(|c| matches!(c, Chunk::Shutdown(_)));
+        let dups = chunks
+            .iter()
+            .filter_map(|c| match c {
+                Chunk::Sack(s) => Some(s.duplicate_tsns.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        (shutdown, dups)
+    };
+    // New data in sequence: the SHUTDOWN's Cumulative TSN Ack says it all.
+    assert_eq!(answer(&mut pair), (true, vec![]));
+    // The same chunk again (its acknowledgement was lost): a SACK reports the duplicate.
+    assert_eq!(answer(&mut pair), (true, vec![Tsn(tsn)]));
+}
+
 /// RFC 9260 §3.3.8: a SHUTDOWN's missing gap blocks do not revoke what earlier SACKs
 /// gap-acknowledged (unlike a SACK without them).
 #[test]

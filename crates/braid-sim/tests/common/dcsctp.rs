@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use braid_sim::Node;
+use braid_sim::{Node, Outgoing};
 use bytes::Bytes;
 use dcsctp::api::{
     DcSctpSocket, Options, PpId, SendError, SendOptions, SocketEvent, SocketState, SocketTime,
@@ -141,7 +141,7 @@ impl DcNode {
 }
 
 impl Node for DcNode {
-    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
+    fn handle_packet(&mut self, now: Instant, _path: usize, packet: Bytes) {
         let t = self.time(now);
         self.socket.advance_time(t);
         self.socket.handle_input(&packet);
@@ -152,11 +152,15 @@ impl Node for DcNode {
         self.advance(now);
     }
 
-    fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+    fn poll_transmit(&mut self, _now: Instant, buf: &mut Vec<u8>) -> Option<Outgoing> {
         self.drain();
         let p = self.out.pop_front()?;
         buf.extend_from_slice(&p);
-        Some(p.len())
+        // One path: everything goes out on path 0.
+        Some(Outgoing {
+            path: 0,
+            len: p.len(),
+        })
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use braid_proto::{Association, State};
-use braid_sim::{ms, LinkConfig, Node};
+use braid_sim::{ms, LinkConfig, Node, Outgoing};
 use bytes::Bytes;
 
 /// What the interop tests ask of the other stack's node.
@@ -23,10 +23,10 @@ pub enum Peer<F> {
 }
 
 impl<F: Foreign> Node for Peer<F> {
-    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
+    fn handle_packet(&mut self, now: Instant, path: usize, packet: Bytes) {
         match self {
-            Peer::Braid(a) => Node::handle_packet(a.as_mut(), now, packet),
-            Peer::Other(o) => o.handle_packet(now, packet),
+            Peer::Braid(a) => Node::handle_packet(a.as_mut(), now, path, packet),
+            Peer::Other(o) => o.handle_packet(now, path, packet),
         }
     }
 
@@ -37,7 +37,7 @@ impl<F: Foreign> Node for Peer<F> {
         }
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Outgoing> {
         match self {
             Peer::Braid(a) => Node::poll_transmit(a.as_mut(), now, buf),
             Peer::Other(o) => o.poll_transmit(now, buf),

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use braid_sim::Node;
+use braid_sim::{Node, Outgoing};
 use bytes::Bytes;
 use sctp_proto::{
     ClientConfig, DatagramEvent, Endpoint, EndpointConfig, Payload, ServerConfig, TransportConfig,
@@ -130,7 +130,7 @@ impl ProtoNode {
 }
 
 impl Node for ProtoNode {
-    fn handle_packet(&mut self, now: Instant, packet: Bytes) {
+    fn handle_packet(&mut self, now: Instant, _path: usize, packet: Bytes) {
         match self.endpoint.handle(now, self.remote, None, None, packet) {
             // One association per node: a second one (a peer restart) is not expected.
             Some((_, DatagramEvent::NewAssociation(a))) if self.assoc.is_none() => {
@@ -153,7 +153,7 @@ impl Node for ProtoNode {
         self.drain_events();
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<usize> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Outgoing> {
         if self.out.is_empty() {
             while let Some(t) = self.endpoint.poll_transmit() {
                 if let Payload::RawEncode(v) = t.payload {
@@ -171,7 +171,11 @@ impl Node for ProtoNode {
         }
         let p = self.out.pop_front()?;
         buf.extend_from_slice(&p);
-        Some(p.len())
+        // One path: everything goes out on path 0.
+        Some(Outgoing {
+            path: 0,
+            len: p.len(),
+        })
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
