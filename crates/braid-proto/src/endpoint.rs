@@ -298,22 +298,21 @@ impl Endpoint {
         if self.work.closed.is_empty() {
             return;
         }
-        let mut keep = Vec::new();
-        for h in std::mem::take(&mut self.work.closed) {
-            match self.associations.get(&h) {
-                Some(a) if a.is_drained() => {
-                    self.associations.remove(&h);
-                    self.routes.retain(|_, v| *v != h);
-                    self.tags.retain(|_, v| *v != h);
-                    if let Some(at) = self.work.scheduled.remove(&h) {
-                        self.work.deadlines.remove(&(at, h));
-                    }
+        let mut closed = std::mem::take(&mut self.work.closed);
+        closed.retain(|&h| match self.associations.get(&h) {
+            Some(a) if a.is_drained() => {
+                self.associations.remove(&h);
+                self.routes.retain(|_, v| *v != h);
+                self.tags.retain(|_, v| *v != h);
+                if let Some(at) = self.work.scheduled.remove(&h) {
+                    self.work.deadlines.remove(&(at, h));
                 }
-                Some(_) => keep.push(h),
-                None => {}
+                false
             }
-        }
-        self.work.closed = keep;
+            Some(_) => true,
+            None => false,
+        });
+        self.work.closed = closed;
     }
 
     // ---------------------------------------------------------------- inputs

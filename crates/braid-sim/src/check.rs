@@ -378,12 +378,13 @@ impl MtuCheck {
 impl<N> Check<N> for MtuCheck {
     fn check(&mut self, sim: &Sim<N>) -> Result<(), String> {
         let trace = sim.trace();
-        let new = trace.get(self.traced..).unwrap_or_default();
-        let above = new.iter().position(|e| e.len > self.mtu);
-        self.traced = trace.len();
-        if let Some((i, e)) =
-            above.and_then(|i| new.get(i).map(|e| (self.traced - new.len() + i, e)))
-        {
+        let start = std::mem::replace(&mut self.traced, trace.len());
+        let above = trace
+            .iter()
+            .enumerate()
+            .skip(start)
+            .find(|(_, e)| e.len > self.mtu);
+        if let Some((i, e)) = above {
             return Err(format!(
                 "no packet above the MTU: node {} sent {} bytes (MTU {}) at {:?} on path {} (trace entry {i}, pcap frame {})",
                 e.from.0,

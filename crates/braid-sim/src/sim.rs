@@ -461,17 +461,19 @@ impl<N: Node> Sim<N> {
                 slot.node.handle_timeout(now);
             }
         }
-        self.flush_checked()?;
+        self.flush();
+        self.run_checks()?;
         Ok(true)
     }
 
-    /// [`flush`](Self::flush), then the checks, if any.
+    /// [`flush`](Self::flush), then the checks if it sent anything. The end of every step is
+    /// checked anyway; what a test's commands change between steps is checked as soon as
+    /// their packets go, or at the end of the next step.
     fn flush_checked(&mut self) -> Result<(), SimError> {
-        self.flush();
-        if self.checks.is_empty() {
-            Ok(())
-        } else {
+        if self.flush() {
             self.run_checks()
+        } else {
+            Ok(())
         }
     }
 
@@ -545,9 +547,10 @@ impl<N: Node> Sim<N> {
         }
     }
 
-    /// Drains every node's transmit queue onto its link.
-    fn flush(&mut self) {
+    /// Drains every node's transmit queue onto its link; whether any packet went.
+    fn flush(&mut self) -> bool {
         let now = self.now;
+        let mut sent = false;
         for i in 0..self.nodes.len() {
             loop {
                 self.buf.clear();
@@ -562,8 +565,10 @@ impl<N: Node> Sim<N> {
                 let start = self.buf.len().saturating_sub(len);
                 let packet = self.buf.get(start..).unwrap_or_default().to_vec();
                 self.transmit(NodeId(i), path, route, &packet);
+                sent = true;
             }
         }
+        sent
     }
 
     /// Puts one packet on the link of `from`'s path `path`, capturing and tracing it.

@@ -197,12 +197,7 @@ fn lossy(loss: f64) -> LinkConfig {
 }
 
 fn connect(sim: &mut Net) {
-    let deadline = sim.now() + secs(10);
-    let up = sim
-        .run_until_cond(deadline, |s| {
-            peer(s, CLIENT).established() && peer(s, SERVER).established()
-        })
-        .expect("no livelock");
+    let up = mixed::connect(sim);
     assert!(up, "handshake did not finish");
 }
 

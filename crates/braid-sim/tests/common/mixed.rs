@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use braid_proto::{Association, State};
-use braid_sim::{ms, LinkConfig, Node, Outgoing};
+use braid_sim::{ms, secs, LinkConfig, Node, NodeId, Outgoing, Sim};
 use bytes::Bytes;
 
 /// What the interop tests ask of the other stack's node.
@@ -101,4 +101,13 @@ pub fn lossy(loss: f64, mtu: usize) -> LinkConfig {
         mtu: Some(mtu),
         ..LinkConfig::default()
     }
+}
+
+/// Runs until both nodes (0, the client, and 1, the server) are up, for at most 10 s of
+/// simulated time; whether they are.
+pub fn connect<F: Foreign>(sim: &mut Sim<Peer<F>>) -> bool {
+    let deadline = sim.now() + secs(10);
+    let up = |s: &Sim<Peer<F>>, id| s.node(NodeId(id)).is_some_and(Peer::established);
+    sim.run_until_cond(deadline, |s| up(s, 0) && up(s, 1))
+        .expect("no livelock")
 }
