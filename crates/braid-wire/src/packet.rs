@@ -25,7 +25,7 @@ use core::fmt;
 use crate::checksum::{packet_crc32c, stored_checksum, ChecksumPolicy};
 use crate::chunk::{chunk_type, Chunk};
 use crate::error::{Result, WireError};
-use crate::tlv::{Padding, RawTlv, TlvIter};
+use crate::tlv::{next_tlv_at, Padding};
 
 /// The 12-byte common header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -66,10 +66,12 @@ impl CommonHeader {
 
     /// Appends the header (with its `checksum` field as given).
     pub fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.src_port.to_be_bytes());
-        out.extend_from_slice(&self.dst_port.to_be_bytes());
-        out.extend_from_slice(&self.verification_tag.to_be_bytes());
-        out.extend_from_slice(&self.checksum.to_le_bytes());
+        let mut h = [0u8; Self::LEN];
+        h[0..2].copy_from_slice(&self.src_port.to_be_bytes());
+        h[2..4].copy_from_slice(&self.dst_port.to_be_bytes());
+        h[4..8].copy_from_slice(&self.verification_tag.to_be_bytes());
+        h[8..12].copy_from_slice(&self.checksum.to_le_bytes());
+        out.extend_from_slice(&h);
     }
 }
 
@@ -93,17 +95,15 @@ pub struct RawChunk {
 }
 
 impl RawChunk {
-    fn from_tlv(t: RawTlv) -> Self {
-        Self {
-            chunk_type: t.head[0],
-            flags: t.head[1],
-            value: t.value,
-        }
-    }
-
     /// Decodes the value into a typed [`Chunk`].
     pub fn parse(&self) -> Result<Chunk> {
         Chunk::parse(self.chunk_type, self.flags, &self.value)
+    }
+
+    /// Decodes the value into a typed [`Chunk`], handing the value on (see
+    /// [`Chunk::parse_owned`]).
+    pub fn into_chunk(self) -> Result<Chunk> {
+        Chunk::parse_owned(self.chunk_type, self.flags, self.value)
     }
 
     /// The chunk as it stood on the wire, header included and padding excluded (what the
@@ -146,15 +146,17 @@ impl Packet {
                 }
             }
         }
-        let body = data.slice(CommonHeader::LEN..);
         let mut chunk_count = 0usize;
         let mut lonely = None;
-        for tlv in TlvIter::new(body, "chunk", Padding::Required) {
-            let t = tlv?.head[0];
+        let mut pos = CommonHeader::LEN;
+        while pos < data.len() {
+            let at = next_tlv_at(&data, pos, "chunk", Padding::Required)?;
+            let t = at.head[0];
             if must_stand_alone(t) {
                 lonely = Some(t);
             }
             chunk_count += 1;
+            pos = at.next;
         }
         if let (Some(chunk_type), 2..) = (lonely, chunk_count) {
             return Err(WireError::BundlingViolation { chunk_type });
@@ -186,12 +188,19 @@ impl Packet {
 
     /// The chunks, framed but not decoded. Never yields an error: framing was validated.
     pub fn raw_chunks(&self) -> impl Iterator<Item = RawChunk> + '_ {
-        TlvIter::new(
-            self.data.slice(CommonHeader::LEN..),
-            "chunk",
-            Padding::Required,
-        )
-        .filter_map(|t| t.ok().map(RawChunk::from_tlv))
+        let mut pos = CommonHeader::LEN;
+        core::iter::from_fn(move || {
+            if pos >= self.data.len() {
+                return None;
+            }
+            let at = next_tlv_at(&self.data, pos, "chunk", Padding::Required).ok()?;
+            pos = at.next;
+            Some(RawChunk {
+                chunk_type: at.head[0],
+                flags: at.head[1],
+                value: self.data.slice(at.value),
+            })
+        })
     }
 
     /// The chunks, decoded. An item is an error when that chunk's value is malformed; the

@@ -30,8 +30,8 @@ pub(crate) fn write_padding(out: &mut Vec<u8>, len: usize) {
 /// Appends a 4-byte TLV header (type as two bytes, then a length).
 #[inline]
 pub(crate) fn write_tlv_header(out: &mut Vec<u8>, head: [u8; 2], len: u16) {
-    out.extend_from_slice(&[head[0], head[1]]);
-    out.extend_from_slice(&len.to_be_bytes());
+    let [l0, l1] = len.to_be_bytes();
+    out.extend_from_slice(&[head[0], head[1], l0, l1]);
 }
 
 /// Converts a TLV's total length to its 16-bit length field.
@@ -187,49 +187,74 @@ impl TlvIter {
     }
 
     fn next_tlv(&mut self) -> Result<RawTlv> {
-        let available = self.buf.len() - self.pos;
-        let header: [u8; TLV_HEADER_LEN] = self
-            .buf
-            .get(self.pos..self.pos + TLV_HEADER_LEN)
-            .and_then(|h| h.try_into().ok())
-            .ok_or(WireError::Truncated {
-                what: self.what,
-                need: TLV_HEADER_LEN,
-                have: available,
-            })?;
-        let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
-        if len < TLV_HEADER_LEN {
-            return Err(WireError::LengthTooShort {
-                what: self.what,
-                len,
-                min: TLV_HEADER_LEN,
-            });
-        }
-        if len > available {
-            return Err(WireError::LengthPastEnd {
-                what: self.what,
-                len,
-                available,
-            });
-        }
-        let padded = padded_len(len);
-        if padded > available {
-            // Padding would run past the end: only allowed for the last element, and only
-            // where the sequence permits it.
-            if self.padding == Padding::Required {
-                return Err(WireError::BadPadding {
-                    what: self.what,
-                    trailing: available,
-                });
-            }
-        }
-        let value = self.buf.slice(self.pos + TLV_HEADER_LEN..self.pos + len);
-        self.pos += padded.min(available);
+        let at = next_tlv_at(&self.buf, self.pos, self.what, self.padding)?;
+        let value = self.buf.slice(at.value.clone());
+        self.pos = at.next;
         Ok(RawTlv {
-            head: [header[0], header[1]],
+            head: at.head,
             value,
         })
     }
+}
+
+/// Where one TLV sits in its sequence (see [`next_tlv_at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TlvAt {
+    /// The first two header bytes.
+    pub(crate) head: [u8; 2],
+    /// The value's bytes in the sequence, without padding.
+    pub(crate) value: core::ops::Range<usize>,
+    /// Where the next TLV starts (after the padding, or at the end).
+    pub(crate) next: usize,
+}
+
+/// Frames the TLV starting at `pos` of `buf`: the one place the length, minimum length and
+/// padding rules are checked. Works on plain bytes, so walking a sequence only to validate it
+/// touches no reference count.
+pub(crate) fn next_tlv_at(
+    buf: &[u8],
+    pos: usize,
+    what: &'static str,
+    padding: Padding,
+) -> Result<TlvAt> {
+    let available = buf.len().saturating_sub(pos);
+    let header: [u8; TLV_HEADER_LEN] = buf
+        .get(pos..pos + TLV_HEADER_LEN)
+        .and_then(|h| h.try_into().ok())
+        .ok_or(WireError::Truncated {
+            what,
+            need: TLV_HEADER_LEN,
+            have: available,
+        })?;
+    let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    if len < TLV_HEADER_LEN {
+        return Err(WireError::LengthTooShort {
+            what,
+            len,
+            min: TLV_HEADER_LEN,
+        });
+    }
+    if len > available {
+        return Err(WireError::LengthPastEnd {
+            what,
+            len,
+            available,
+        });
+    }
+    let padded = padded_len(len);
+    // Padding that would run past the end is only allowed for the last element, and only
+    // where the sequence permits it.
+    if padded > available && padding == Padding::Required {
+        return Err(WireError::BadPadding {
+            what,
+            trailing: available,
+        });
+    }
+    Ok(TlvAt {
+        head: [header[0], header[1]],
+        value: pos + TLV_HEADER_LEN..pos + len,
+        next: pos + padded.min(available),
+    })
 }
 
 impl Iterator for TlvIter {

@@ -256,8 +256,9 @@ pub struct Association {
     timers: [Option<Instant>; TIMER_COUNT],
     rng: ChaCha8Rng,
     epoch: Instant,
-    /// Cookie secrets for a standalone association (an endpoint passes its own).
-    keys: Option<CookieKeys>,
+    /// Cookie secrets for a standalone association (an endpoint passes its own). Boxed: they
+    /// are taken out and put back for every packet, and two HMAC states are hundreds of bytes.
+    keys: Option<Box<CookieKeys>>,
 
     /// Send path, once the association is up.
     sender: Option<send::Sender>,
@@ -309,7 +310,7 @@ impl Association {
             timers: [None; TIMER_COUNT],
             rng,
             epoch: now,
-            keys: Some(keys),
+            keys: Some(Box::new(keys)),
             sender: None,
             receiver: None,
             packet_len: 0,
@@ -520,7 +521,7 @@ impl Association {
         }
         let vtag = h.verification_tag;
         for raw in packet.raw_chunks() {
-            if self.handle_chunk(now, path, vtag, &raw, keys) == Flow::Stop
+            if self.handle_chunk(now, path, vtag, raw, keys) == Flow::Stop
                 || self.state == State::Closed
             {
                 break;
@@ -540,7 +541,7 @@ impl Association {
     ) {
         let vtag = packet.header().verification_tag;
         for raw in packet.raw_chunks().skip(1) {
-            if self.handle_chunk(now, path, vtag, &raw, keys) == Flow::Stop
+            if self.handle_chunk(now, path, vtag, raw, keys) == Flow::Stop
                 || self.state == State::Closed
             {
                 break;
@@ -590,7 +591,7 @@ impl Association {
         now: Instant,
         path: PathId,
         vtag: u32,
-        raw: &RawChunk,
+        mut raw: RawChunk,
         keys: &CookieKeys,
     ) -> Flow {
         let tag_ok = vtag == self.local_tag;
@@ -607,7 +608,14 @@ impl Association {
             self.stats.packets_dropped += 1;
             return Flow::Stop;
         }
-        let chunk = match raw.parse() {
+        let parsed = match raw.chunk_type {
+            // The data path: the chunk's bytes become the payload as they are.
+            chunk_type::DATA | chunk_type::I_DATA => {
+                Chunk::parse_owned(raw.chunk_type, raw.flags, core::mem::take(&mut raw.value))
+            }
+            _ => raw.parse(),
+        };
+        let chunk = match parsed {
             Ok(c) => c,
             // A chunk whose value cannot be decoded: drop it and the rest of the packet.
             Err(_) => return Flow::Stop,
@@ -725,7 +733,7 @@ impl Association {
             // bits of the type. Until data transfer lands, DATA and SACK (types 0 and 3, bits
             // 00) thus stop the packet without a report; AUTH, ASCONF, ASCONF-ACK, ECNE and
             // CWR are never offered, so a peer has no business sending them.
-            _ => self.handle_unrecognized_chunk(path, raw),
+            _ => self.handle_unrecognized_chunk(path, &raw),
         }
     }
 
@@ -818,17 +826,12 @@ impl Association {
     /// `None` when there is nothing to send. Call until `None` after every input or command.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         // A due SACK goes first, so it rides in the next packet, bundled with whatever follows.
-        if let Some(sack) = self.take_due_sack() {
-            self.control.push_front(Outgoing {
-                path: self.primary,
-                tag: self.peer_tag,
-                chunk: sack,
-            });
-        }
+        let mut sack = self.take_due_sack();
         loop {
-            // The packet's header comes from the first control chunk, or, with no control
-            // chunk waiting, it is a data packet on the primary path.
+            // The packet's header comes from the SACK, else from the first control chunk, or,
+            // with neither waiting, it is a data packet on the primary path.
             let (path, tag, handshake) = match self.control.front() {
+                _ if sack.is_some() => (self.primary, self.peer_tag, false),
                 Some(o) => (
                     o.path,
                     o.tag,
@@ -849,6 +852,13 @@ impl Association {
             let start = buf.len();
             let mut builder = PacketBuilder::new(buf, header, self.config.max_packet_size);
             let mut taken = 0;
+            if let Some(sack) = sack.take() {
+                // Bounded to the packet size by `take_due_sack`.
+                if builder.push(&sack).is_err() {
+                    self.stats.control_dropped += 1;
+                }
+                taken += 1;
+            }
             while let Some(next) = self.control.front() {
                 if next.path != path || next.tag != tag {
                     break;

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use braid_wire::{Bytes, Chunk, Data, Fsn, IData, Mid, PacketBuilder, Sack, Ssn, Tsn};
+use braid_wire::{Bytes, DataRef, EncodeChunk, Fsn, IDataRef, Mid, PacketBuilder, Sack, Ssn, Tsn};
 
 use super::{Association, State};
 use crate::data::{Fragment, SendOptions};
@@ -323,9 +323,11 @@ impl Association {
                 break;
             };
             let tsn = tx.outstanding.next_tsn();
-            let chunk = data_chunk(tsn, &frag, tx.interleaving);
             let bytes = frag.payload.len();
-            if tx.outstanding.add(tsn, frag, path, now).is_err() || builder.push(&chunk).is_err() {
+            let pushed = builder
+                .push(&data_chunk(tsn, &frag, tx.interleaving))
+                .is_ok();
+            if !pushed || tx.outstanding.add(tsn, frag, path, now).is_err() {
                 // Cannot happen: the TSN is the next one and the size was checked.
                 break;
             }
@@ -585,10 +587,11 @@ impl Association {
     }
 }
 
-/// The DATA or I-DATA chunk carrying a fragment under a TSN.
-fn data_chunk(tsn: Tsn, f: &Fragment, interleaving: bool) -> Chunk {
+/// The DATA or I-DATA chunk carrying a fragment under a TSN, borrowing its payload (written
+/// into the packet without touching the fragment's reference count).
+fn data_chunk(tsn: Tsn, f: &Fragment, interleaving: bool) -> DataChunkRef<'_> {
     if interleaving {
-        Chunk::IData(IData {
+        DataChunkRef::IData(IDataRef {
             tsn,
             stream_id: f.stream.0,
             mid: Mid(f.seq),
@@ -598,10 +601,10 @@ fn data_chunk(tsn: Tsn, f: &Fragment, interleaving: bool) -> Chunk {
             beginning: f.beginning,
             ending: f.ending,
             immediate_sack: false,
-            payload: f.payload.clone(),
+            payload: &f.payload,
         })
     } else {
-        Chunk::Data(Data {
+        DataChunkRef::Data(DataRef {
             tsn,
             stream_id: f.stream.0,
             ssn: Ssn(f.seq as u16),
@@ -610,7 +613,44 @@ fn data_chunk(tsn: Tsn, f: &Fragment, interleaving: bool) -> Chunk {
             beginning: f.beginning,
             ending: f.ending,
             immediate_sack: false,
-            payload: f.payload.clone(),
+            payload: &f.payload,
         })
+    }
+}
+
+/// A DATA or I-DATA chunk to encode.
+#[derive(Debug, Clone, Copy)]
+enum DataChunkRef<'a> {
+    Data(DataRef<'a>),
+    IData(IDataRef<'a>),
+}
+
+impl EncodeChunk for DataChunkRef<'_> {
+    fn chunk_type(&self) -> u8 {
+        match self {
+            Self::Data(c) => c.chunk_type(),
+            Self::IData(c) => c.chunk_type(),
+        }
+    }
+
+    fn chunk_flags(&self) -> u8 {
+        match self {
+            Self::Data(c) => c.chunk_flags(),
+            Self::IData(c) => c.chunk_flags(),
+        }
+    }
+
+    fn value_len(&self) -> usize {
+        match self {
+            Self::Data(c) => c.value_len(),
+            Self::IData(c) => c.value_len(),
+        }
+    }
+
+    fn write_value(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Data(c) => c.write_value(out),
+            Self::IData(c) => c.write_value(out),
+        }
     }
 }

@@ -8,10 +8,15 @@
 //!   (zero-copy), straight to the ready queue when it is unordered or next in its stream.
 //! * A fragmented message is concatenated once, when complete: one copy per message, not per
 //!   fragment, into an arena — a 64 KiB buffer that completed messages are split off (zero
-//!   copy, shared), so small fragmented messages cost one allocation per arena, not per
-//!   message. A message larger than half an arena gets a buffer of its own. An arena is freed
-//!   when the last message cut from it is dropped (a reader that keeps one small message
-//!   keeps its arena: at most 64 KiB per message kept).
+//!   copy, shared). The queue keeps two arenas and cuts from one until it is full; then it
+//!   takes back whichever of the two no longer has a message alive (the reader has dropped
+//!   them all) and starts it again from the front, so with a reader that keeps up, fragmented
+//!   messages cost no allocation at all. Only when both still have messages alive is a new
+//!   arena allocated (the older one is then freed by its last message). A message larger than
+//!   an arena gets a buffer of its own. Held fragments copied out of their packets (see
+//!   `add_with`) are cut from the same arenas. Memory: at most two arenas (128 KiB) held by
+//!   the queue, and a reader that keeps one small message keeps its arena alive (at most
+//!   64 KiB per message kept).
 //! * DATA: a message's fragments carry consecutive TSNs, so partial messages are *runs* of
 //!   consecutive TSNs (one map entry per run, keyed by the first TSN unwrapped to 64 bits).
 //!   A fragment extends the run ending just before it and/or merges with the run starting just
@@ -101,11 +106,52 @@ pub(crate) struct ReassemblyQueue {
     /// [`MAX_SPARE_RUNS`]).
     spare: Vec<VecDeque<Bytes>>,
     /// Where fragmented messages are concatenated (see the module docs).
-    arena: BytesMut,
+    arenas: Arenas,
 }
 
 /// Size of a reassembly arena.
 const ARENA: usize = 64 * 1024;
+
+/// The two arenas of a queue (see the module docs).
+#[derive(Debug, Default)]
+struct Arenas {
+    /// Messages are cut from this one.
+    current: BytesMut,
+    /// The one filled before: taken back when every message cut from it is gone.
+    previous: BytesMut,
+    /// Arenas allocated so far.
+    allocated: u64,
+}
+
+impl Arenas {
+    /// Copies `parts` (`total` bytes, at most [`ARENA`]) into one buffer cut from an arena.
+    fn copy<B: AsRef<[u8]>>(&mut self, parts: impl IntoIterator<Item = B>, total: usize) -> Bytes {
+        if self.current.capacity() - self.current.len() < total
+            // Nothing cut from `current` is alive: start it again from the front.
+            && !self.current.try_reclaim(total)
+        {
+            mem::swap(&mut self.current, &mut self.previous);
+            if !self.current.try_reclaim(total) {
+                // Both still have messages alive; the older one is left to them.
+                self.current = BytesMut::with_capacity(ARENA);
+                self.allocated += 1;
+            }
+        }
+        for p in parts {
+            self.current.extend_from_slice(p.as_ref());
+        }
+        self.current.split().freeze()
+    }
+
+    /// A copy of `payload`, to hold without keeping its packet alive.
+    fn hold(&mut self, payload: &Bytes) -> Bytes {
+        if payload.len() > ARENA {
+            Bytes::copy_from_slice(payload)
+        } else {
+            self.copy([payload], payload.len())
+        }
+    }
+}
 
 /// Per-stream state.
 #[derive(Debug)]
@@ -196,8 +242,8 @@ impl Run {
     }
 
     /// The message, and the emptied deque for reuse.
-    fn into_message(mut self, arena: &mut BytesMut) -> (Message, VecDeque<Bytes>) {
-        let payload = concat(arena, self.frags.drain(..), self.bytes);
+    fn into_message(mut self, arenas: &mut Arenas) -> (Message, VecDeque<Bytes>) {
+        let payload = concat(arenas, self.frags.drain(..), self.bytes);
         let msg = Message {
             stream: self.stream,
             ppid: self.ppid,
@@ -281,7 +327,7 @@ impl Partial {
     }
 
     /// The message's payload, or `None` if an FSN came twice (so another is missing).
-    fn assemble(mut self, arena: &mut BytesMut) -> Option<Bytes> {
+    fn assemble(mut self, arenas: &mut Arenas) -> Option<Bytes> {
         if !self.begun {
             return None;
         }
@@ -293,13 +339,13 @@ impl Partial {
             .iter()
             .enumerate()
             .all(|(i, &(fsn, _))| i as u64 == u64::from(fsn));
-        in_sequence.then(|| concat(arena, self.frags.into_iter().map(|(_, b)| b), self.bytes))
+        in_sequence.then(|| concat(arenas, self.frags.into_iter().map(|(_, b)| b), self.bytes))
     }
 }
 
-/// Concatenates fragments into one buffer, one copy, cut from `arena` when the message is
-/// small (see the module docs).
-fn concat(arena: &mut BytesMut, parts: impl IntoIterator<Item = Bytes>, total: usize) -> Bytes {
+/// Concatenates fragments into one buffer, one copy, cut from an arena unless the message is
+/// larger than one (see the module docs).
+fn concat(arenas: &mut Arenas, parts: impl IntoIterator<Item = Bytes>, total: usize) -> Bytes {
     let mut parts = parts.into_iter();
     let Some(first) = parts.next() else {
         return Bytes::new();
@@ -307,7 +353,7 @@ fn concat(arena: &mut BytesMut, parts: impl IntoIterator<Item = Bytes>, total: u
     if first.len() == total {
         return first;
     }
-    if total > ARENA / 2 {
+    if total > ARENA {
         let mut out = BytesMut::with_capacity(total);
         out.extend_from_slice(&first);
         for p in parts {
@@ -315,15 +361,7 @@ fn concat(arena: &mut BytesMut, parts: impl IntoIterator<Item = Bytes>, total: u
         }
         return out.freeze();
     }
-    if arena.capacity() - arena.len() < total {
-        // The old arena lives on in the messages cut from it.
-        *arena = BytesMut::with_capacity(ARENA);
-    }
-    arena.extend_from_slice(&first);
-    for p in parts {
-        arena.extend_from_slice(&p);
-    }
-    arena.split().freeze()
+    arenas.copy(core::iter::once(first).chain(parts), total)
 }
 
 /// The 64-bit number closest to `reference` whose low `bits` bits are `value` (RFC 1982
@@ -387,7 +425,7 @@ impl ReassemblyQueue {
             current: None,
             tsn_ref: BASE,
             spare: Vec::new(),
-            arena: BytesMut::new(),
+            arenas: Arenas::default(),
         }
     }
 
@@ -438,12 +476,12 @@ impl ReassemblyQueue {
         }
         if frag.beginning && frag.ending {
             if compact {
-                frag.payload = Bytes::copy_from_slice(&frag.payload);
+                frag.payload = self.arenas.hold(&frag.payload);
             }
             self.add_whole(frag)
         } else if self.interleaved {
             if compact {
-                frag.payload = Bytes::copy_from_slice(&frag.payload);
+                frag.payload = self.arenas.hold(&frag.payload);
             }
             self.add_interleaved(frag)
         } else {
@@ -545,7 +583,7 @@ impl ReassemblyQueue {
             return Ok(());
         };
         let (ppid, bytes) = (partial.ppid, partial.bytes);
-        let Some(payload) = partial.assemble(&mut self.arena) else {
+        let Some(payload) = partial.assemble(&mut self.arenas) else {
             self.buffered = self.buffered.saturating_sub(bytes);
             return Err(ReassemblyError::Invalid);
         };
@@ -623,7 +661,7 @@ impl ReassemblyQueue {
 
         if compact && !complete {
             // Held until the rest of its message arrives.
-            frag.payload = Bytes::copy_from_slice(&frag.payload);
+            frag.payload = self.arenas.hold(&frag.payload);
         }
 
         // Checks done: store.
@@ -651,7 +689,7 @@ impl ReassemblyQueue {
             return Ok(());
         }
         let stream = run.stream;
-        let (msg, frags) = run.into_message(&mut self.arena);
+        let (msg, frags) = run.into_message(&mut self.arenas);
         // Keep the deque, with its capacity, for the next message: no allocation per message
         // for the fragment list in steady state.
         if self.spare.len() < MAX_SPARE_RUNS {
@@ -923,6 +961,59 @@ mod tests {
         }
         assert_eq!(q.buffered_bytes(), 11);
         assert_eq!(drain(&mut q), vec![(3, b"12233344445".to_vec())]);
+        assert_eq!(q.buffered_bytes(), 0);
+    }
+
+    /// Sends `count` two-fragment messages of `size` bytes on stream 0 (ordered), message `k`
+    /// filled with byte `k`, starting at TSN `tsn` and SSN `ssn`; returns them as read.
+    fn two_fragment_messages(
+        q: &mut ReassemblyQueue,
+        tsn: &mut u32,
+        ssn: &mut u32,
+        count: usize,
+        size: usize,
+    ) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        for _ in 0..count {
+            let fill = vec![*ssn as u8; size];
+            let (a, b) = fill.split_at(size / 2);
+            q.add(Tsn(*tsn), frag(0, *ssn, false, true, false, a))
+                .unwrap();
+            q.add(Tsn(*tsn + 1), frag(0, *ssn, false, false, true, b))
+                .unwrap();
+            *tsn += 2;
+            *ssn += 1;
+            out.extend(std::iter::from_fn(|| q.pop()).map(|m| m.payload));
+        }
+        out
+    }
+
+    #[test]
+    fn arenas_are_reused_once_the_reader_drops_its_messages() {
+        let mut q = ReassemblyQueue::new(MAX, MAX, false);
+        let (mut tsn, mut ssn) = (0, 0);
+        // Fill two arenas' worth while the reader drops every message at once, and note
+        // where each message was cut from.
+        let mut starts = std::collections::BTreeSet::new();
+        for _ in 0..3 * ARENA / 1000 {
+            let m = two_fragment_messages(&mut q, &mut tsn, &mut ssn, 1, 1000);
+            assert_eq!(m.len(), 1);
+            starts.insert(m[0].as_ptr() as usize);
+        }
+        // Every message came from the same 64 KiB: one arena, taken back each time it filled.
+        let (lo, hi) = (starts.first().unwrap(), starts.last().unwrap());
+        assert!(hi - lo < ARENA, "messages spread over {} bytes", hi - lo);
+        assert_eq!(q.arenas.allocated, 1);
+
+        // A reader that keeps every message: new arenas as needed, no message overwritten.
+        let kept = two_fragment_messages(&mut q, &mut tsn, &mut ssn, 4 * ARENA / 1000, 1000);
+        for m in &kept {
+            assert_eq!(m.len(), 1000);
+            assert!(m.iter().all(|&b| b == m[0]));
+        }
+        let firsts: std::collections::BTreeSet<u8> = kept.iter().map(|m| m[0]).collect();
+        assert_eq!(firsts.len(), 256.min(kept.len()));
+        assert!(q.arenas.allocated >= 4, "{} arenas", q.arenas.allocated);
         assert_eq!(q.buffered_bytes(), 0);
     }
 

@@ -23,14 +23,13 @@
 //! RFC 8260 §2.1: the fourth word is the PPID when the B bit is set (and the FSN is then 0),
 //! and the FSN otherwise.
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use core::fmt;
 
-use super::data::{flag_bits, flags_byte, fmt_flags};
+use super::data::{fixed, flag_bits, flags_byte, fmt_flags};
 use super::{chunk_type, ChunkValue, EncodeChunk};
 use crate::error::Result;
 use crate::serial::{Fsn, Mid, Tsn};
-use crate::tlv::Reader;
 
 /// Bytes of the I-DATA chunk value before the user data.
 pub(crate) const IDATA_FIXED_LEN: usize = 16;
@@ -41,8 +40,8 @@ pub(crate) const IDATA_FIXED_LEN: usize = 16;
 /// On the wire the PPID and the FSN share a field: with `beginning` set it carries `ppid` (and
 /// `fsn` is 0 by definition); otherwise it carries `fsn` (and `ppid` is 0 here). Values built
 /// for sending should follow that rule, or the field not carried is lost.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IData {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IData<P = Bytes> {
     /// Transmission Sequence Number.
     pub tsn: Tsn,
     /// Stream identifier.
@@ -61,44 +60,70 @@ pub struct IData {
     pub ending: bool,
     /// I bit (RFC 7053): SACK immediately.
     pub immediate_sack: bool,
-    /// User data.
-    pub payload: Bytes,
+    /// User data: a `Bytes` (received chunks, and [`Chunk`](super::Chunk)), or a borrowed
+    /// slice ([`IDataRef`]) to encode a payload without touching its reference count.
+    pub payload: P,
 }
 
 impl ChunkValue for IData {
     const TYPE: u8 = chunk_type::I_DATA;
 
     fn parse(flags: u8, value: &Bytes) -> Result<Self> {
-        let mut r = Reader::new(value, "I-DATA chunk");
-        let tsn = Tsn(r.u32()?);
-        let stream_id = r.u16()?;
-        let _reserved = r.u16()?;
-        let mid = Mid(r.u32()?);
-        let ppid_or_fsn = r.u32()?;
+        Self::parse_owned(flags, value.clone())
+    }
+}
+
+impl IData {
+    /// Parses an I-DATA chunk value, keeping `value` itself as the payload (see
+    /// [`Data::parse_owned`](super::Data::parse_owned)).
+    pub fn parse_owned(flags: u8, mut value: Bytes) -> Result<Self> {
+        let h = fixed::<IDATA_FIXED_LEN>(&value, "I-DATA chunk")?;
+        value.advance(IDATA_FIXED_LEN);
         let (unordered, beginning, ending, immediate_sack) = flag_bits(flags);
+        let ppid_or_fsn = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
         let (ppid, fsn) = if beginning {
             (ppid_or_fsn, Fsn(0))
         } else {
             (0, Fsn(ppid_or_fsn))
         };
         Ok(Self {
-            tsn,
-            stream_id,
-            mid,
+            tsn: Tsn(u32::from_be_bytes([h[0], h[1], h[2], h[3]])),
+            stream_id: u16::from_be_bytes([h[4], h[5]]),
+            mid: Mid(u32::from_be_bytes([h[8], h[9], h[10], h[11]])),
             fsn,
             ppid,
             unordered,
             beginning,
             ending,
             immediate_sack,
-            payload: r.rest(),
+            payload: value,
         })
+    }
+
+    /// A view of this chunk for encoding.
+    pub fn view(&self) -> IDataRef<'_> {
+        IDataRef {
+            tsn: self.tsn,
+            stream_id: self.stream_id,
+            mid: self.mid,
+            fsn: self.fsn,
+            ppid: self.ppid,
+            unordered: self.unordered,
+            beginning: self.beginning,
+            ending: self.ending,
+            immediate_sack: self.immediate_sack,
+            payload: &self.payload,
+        }
     }
 }
 
-impl EncodeChunk for IData {
+/// A I-DATA chunk borrowing its payload: how the send path writes a fragment into a packet
+/// without cloning the `Bytes` that holds it.
+pub type IDataRef<'a> = IData<&'a [u8]>;
+
+impl<P: AsRef<[u8]>> EncodeChunk for IData<P> {
     fn chunk_type(&self) -> u8 {
-        Self::TYPE
+        chunk_type::I_DATA
     }
 
     fn chunk_flags(&self) -> u8 {
@@ -111,21 +136,24 @@ impl EncodeChunk for IData {
     }
 
     fn value_len(&self) -> usize {
-        IDATA_FIXED_LEN + self.payload.len()
+        IDATA_FIXED_LEN + self.payload.as_ref().len()
     }
 
     fn write_value(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.tsn.0.to_be_bytes());
-        out.extend_from_slice(&self.stream_id.to_be_bytes());
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&self.mid.0.to_be_bytes());
+        // RFC 8260 §2.1: the B fragment carries the PPID, the others their FSN.
         let field = if self.beginning {
             self.ppid
         } else {
             self.fsn.0
         };
-        out.extend_from_slice(&field.to_be_bytes());
-        out.extend_from_slice(&self.payload);
+        let mut h = [0u8; IDATA_FIXED_LEN];
+        h[0..4].copy_from_slice(&self.tsn.0.to_be_bytes());
+        h[4..6].copy_from_slice(&self.stream_id.to_be_bytes());
+        h[8..12].copy_from_slice(&self.mid.0.to_be_bytes());
+        h[12..16].copy_from_slice(&field.to_be_bytes());
+        out.reserve(self.value_len());
+        out.extend_from_slice(&h);
+        out.extend_from_slice(self.payload.as_ref());
     }
 }
 

@@ -33,12 +33,12 @@ pub use abort::Abort;
 pub use asconf::{Asconf, AsconfAck};
 pub use auth::Auth;
 pub use cookie::CookieEcho;
-pub use data::Data;
+pub use data::{Data, DataRef};
 pub use ecn::{Cwr, Ecne};
 pub use error::OperationError;
 pub use forward_tsn::{ForwardTsn, ForwardTsnStream};
 pub use heartbeat::Heartbeat;
-pub use idata::IData;
+pub use idata::{IData, IDataRef};
 pub use iforward_tsn::{IForwardTsn, IForwardTsnStream};
 pub use init::Init;
 pub use pad::Pad;
@@ -272,6 +272,17 @@ impl Chunk {
                 value: value.clone(),
             }),
         })
+    }
+
+    /// [`parse`](Self::parse) taking the value by value: DATA and I-DATA keep it as their
+    /// payload without touching its reference count (the receive path's form).
+    pub fn parse_owned(chunk_type: u8, flags: u8, value: Bytes) -> Result<Self> {
+        use crate::chunk::chunk_type as t;
+        match chunk_type {
+            t::DATA => Ok(Self::Data(Data::parse_owned(flags, value)?)),
+            t::I_DATA => Ok(Self::IData(IData::parse_owned(flags, value)?)),
+            _ => Self::parse(chunk_type, flags, &value),
+        }
     }
 
     /// The conventional name of this chunk's type (`"DATA"`, `"INIT-ACK"`, `"UNKNOWN"`).

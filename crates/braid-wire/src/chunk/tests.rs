@@ -104,6 +104,42 @@ proptest! {
         }
     }
 
+    /// The receive path's owned parse gives the same chunk, and hands the value on as the
+    /// payload itself; the send path's borrowed view encodes the same bytes.
+    #[test]
+    fn data_views_match_the_owned_forms(d in any_data()) {
+        let bytes = Bytes::from(encode(&d));
+        prop_assert_eq!(encode(&d.view()), bytes.to_vec());
+        let len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+        let value = bytes.slice(4..len);
+        let owned = Chunk::parse_owned(bytes[0], bytes[1], value.clone()).unwrap();
+        prop_assert_eq!(&owned, &Chunk::parse(bytes[0], bytes[1], &value).unwrap());
+        if let Chunk::Data(parsed) = owned {
+            if !parsed.payload.is_empty() {
+                prop_assert_eq!(parsed.payload.as_ptr(), bytes[16..].as_ptr());
+            }
+        } else {
+            prop_assert!(false, "not DATA");
+        }
+        let i = IData {
+            tsn: d.tsn,
+            stream_id: d.stream_id,
+            mid: crate::serial::Mid(u32::from(d.ssn.0) * 7),
+            fsn: crate::serial::Fsn(if d.beginning { 0 } else { 3 }),
+            ppid: if d.beginning { d.ppid } else { 0 },
+            unordered: d.unordered,
+            beginning: d.beginning,
+            ending: d.ending,
+            immediate_sack: d.immediate_sack,
+            payload: d.payload.clone(),
+        };
+        let bytes = Bytes::from(encode(&i));
+        prop_assert_eq!(encode(&i.view()), bytes.to_vec());
+        let len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+        let owned = Chunk::parse_owned(bytes[0], bytes[1], bytes.slice(4..len)).unwrap();
+        prop_assert_eq!(owned, Chunk::IData(i));
+    }
+
     #[test]
     fn sack_gap_ranges_are_absolute(s in any_sack()) {
         for ((first, last), b) in s.gap_ranges().zip(&s.gap_blocks) {
