@@ -349,7 +349,7 @@ impl Endpoint {
         };
         if let Some(handle) = handle {
             if let Some(assoc) = self.associations.get_mut(&handle) {
-                assoc.handle_parsed(now, PathId(0), &packet, &self.keys);
+                assoc.handle_parsed(now, PathId(0), packet, &self.keys);
                 let tag = assoc.local_tag();
                 if self.tags.get(&tag) != Some(&handle) {
                     // A restart gave the association a new tag.

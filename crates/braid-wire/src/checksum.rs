@@ -33,10 +33,10 @@ pub fn crc32c(data: &[u8]) -> u32 {
 /// Returns `None` if `packet` is shorter than the common header.
 #[inline]
 pub fn packet_crc32c(packet: &[u8]) -> Option<u32> {
-    let head = packet.get(..CHECKSUM_OFFSET)?;
+    let mut head = [0u8; CHECKSUM_OFFSET + 4];
+    head[..CHECKSUM_OFFSET].copy_from_slice(packet.get(..CHECKSUM_OFFSET)?);
     let rest = packet.get(CHECKSUM_OFFSET + 4..)?;
-    let crc = crc32c::crc32c_append(crc32c::crc32c(head), &[0; 4]);
-    Some(crc32c::crc32c_append(crc, rest))
+    Some(crc32c::crc32c_append(crc32c::crc32c(&head), rest))
 }
 
 /// The checksum field as stored in `packet`, as a CRC value (little-endian on the wire).

@@ -19,7 +19,7 @@
 //! rule of RFC 9260 §6.10. After that, iterating the chunks cannot fail on framing; only the
 //! typed decoding of a single chunk's value can, and it is lazy ([`Packet::chunks`]).
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use core::fmt;
 
 use crate::checksum::{packet_crc32c, stored_checksum, ChecksumPolicy};
@@ -184,6 +184,34 @@ impl Packet {
     /// Number of chunks.
     pub fn chunk_count(&self) -> usize {
         self.chunk_count
+    }
+
+    /// The chunks, taking the packet: like [`raw_chunks`](Self::raw_chunks), but the last
+    /// chunk's value is the packet's own buffer, trimmed, so a packet of one chunk (the
+    /// common DATA or SACK packet) is handed on without touching its reference count.
+    pub fn into_raw_chunks(self) -> impl Iterator<Item = RawChunk> {
+        let mut data = self.data;
+        let mut pos = CommonHeader::LEN;
+        core::iter::from_fn(move || {
+            if pos >= data.len() {
+                return None;
+            }
+            let at = next_tlv_at(&data, pos, "chunk", Padding::Required).ok()?;
+            pos = at.next;
+            let value = if pos >= data.len() {
+                let mut last = core::mem::take(&mut data);
+                last.truncate(at.value.end);
+                last.advance(at.value.start);
+                last
+            } else {
+                data.slice(at.value)
+            };
+            Some(RawChunk {
+                chunk_type: at.head[0],
+                flags: at.head[1],
+                value,
+            })
+        })
     }
 
     /// The chunks, framed but not decoded. Never yields an error: framing was validated.

@@ -481,7 +481,7 @@ impl Association {
             return;
         };
         keys.rotate_if_due(now, &mut self.rng);
-        self.handle_parsed(now, path, &packet, &keys);
+        self.handle_parsed(now, path, packet, &keys);
         self.keys = Some(keys);
     }
 
@@ -500,7 +500,7 @@ impl Association {
         &mut self,
         now: Instant,
         path: PathId,
-        packet: &Packet,
+        packet: Packet,
         keys: &CookieKeys,
     ) {
         let h = *packet.header();
@@ -516,11 +516,11 @@ impl Association {
         self.stats.bytes_received += packet.as_bytes().len() as u64;
 
         if self.state == State::Closed {
-            self.handle_without_tcb(now, path, packet, keys);
+            self.handle_without_tcb(now, path, &packet, keys);
             return;
         }
         let vtag = h.verification_tag;
-        for raw in packet.raw_chunks() {
+        for raw in packet.into_raw_chunks() {
             if self.handle_chunk(now, path, vtag, raw, keys) == Flow::Stop
                 || self.state == State::Closed
             {

@@ -72,8 +72,14 @@ proptest! {
         let len = b.finish_crc32c();
         let p = Packet::parse(Bytes::copy_from_slice(&buf[..len]), ChecksumPolicy::Crc32c).unwrap();
         let parsed: Vec<Chunk> = p.chunks().map(|c| c.unwrap()).collect();
-        prop_assert_eq!(parsed, pushed);
+        prop_assert_eq!(&parsed, &pushed);
         prop_assert_eq!(*p.header(), CommonHeader { checksum: p.header().checksum, ..header() });
+        // Taking the packet yields the same chunks.
+        let raw: Vec<_> = p.raw_chunks().collect();
+        let taken: Vec<_> = p.into_raw_chunks().collect();
+        prop_assert_eq!(&taken, &raw);
+        let owned: Vec<Chunk> = taken.into_iter().map(|c| c.into_chunk().unwrap()).collect();
+        prop_assert_eq!(owned, pushed);
     }
 
     /// No input makes the parsers panic.
