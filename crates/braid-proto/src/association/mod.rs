@@ -1223,12 +1223,7 @@ impl Association {
     fn send_heartbeat(&mut self, now: Instant, path: PathId) {
         let nonce = self.rng.next_u64();
         let info = self.heartbeat_info(path, nonce, now);
-        // RFC 9260 §16 HB.interval, for the probes of an UNCONFIRMED path that turned INACTIVE
-        // when heartbeats are otherwise off.
-        let interval = self
-            .config
-            .heartbeat_interval
-            .unwrap_or(Duration::from_secs(30));
+        let interval = self.probe_interval();
         let jitter = self.jitter();
         if let Some(p) = self.path_mut(path) {
             let lost_at = Some(now + p.rto.rto());
@@ -1318,6 +1313,14 @@ impl Association {
                 active: true,
             });
         }
+    }
+
+    /// The heartbeat interval, also for the probes of an UNCONFIRMED path that turned
+    /// INACTIVE when heartbeats are otherwise off (RFC 9260 §16 HB.interval, 30 s).
+    fn probe_interval(&self) -> Duration {
+        self.config
+            .heartbeat_interval
+            .unwrap_or(Duration::from_secs(30))
     }
 
     /// Arms the heartbeat timer of every path once the association is up; UNCONFIRMED paths

@@ -92,7 +92,9 @@ impl Association {
                 t3: None,
             });
         }
-        // A path added later gets the same (`new_path_send`).
+        // A path added later gets the same (`new_path_send`). A restart forgets the T3
+        // alternate with the chunks it was for.
+        self.rtx_path = None;
         self.sender = Some(Sender {
             queue,
             outstanding,

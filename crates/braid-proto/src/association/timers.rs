@@ -136,10 +136,7 @@ impl Association {
             // rate" (the branch below).
             path.heartbeat_due = Some(now);
         } else if !path.confirmed && was_active {
-            let interval = self
-                .config
-                .heartbeat_interval
-                .unwrap_or(core::time::Duration::from_secs(30));
+            let interval = self.probe_interval();
             let jitter = self.jitter();
             if let Some(p) = self.paths.get_mut(index) {
                 p.schedule_heartbeat(now, interval, jitter);

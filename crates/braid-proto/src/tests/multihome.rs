@@ -87,6 +87,8 @@ struct Net {
     log: Vec<Wire>,
     events: Vec<(Duration, Side, Event)>,
     buf: Vec<u8>,
+    /// Packets sent to an address neither side has.
+    nowhere: usize,
     /// Messages A sent on stream 1 and Z read, in order.
     sent: u32,
     read: u32,
@@ -123,6 +125,7 @@ impl Net {
             log: Vec::new(),
             events: Vec::new(),
             buf: Vec::new(),
+            nowhere: 0,
             sent: 0,
             read: 0,
         };
@@ -214,10 +217,11 @@ impl Net {
             };
             let bytes = Bytes::copy_from_slice(&buf[buf.len() - tx.len..]);
             self.buf = buf;
-            let path = self.addrs[1 - i]
-                .iter()
-                .position(|a| *a == tx.remote)
-                .unwrap_or_else(|| panic!("{side:?} sent to an unknown address {}", tx.remote));
+            let Some(path) = self.addrs[1 - i].iter().position(|a| *a == tx.remote) else {
+                // Nobody is there (any more): lost.
+                self.nowhere += 1;
+                continue;
+            };
             let packet = Packet::parse(bytes.clone(), ChecksumPolicy::Unchecked).unwrap();
             let chunks = packet.chunks().map(|c| c.unwrap()).collect();
             self.log.push(Wire {
@@ -386,6 +390,7 @@ fn unconfirmed_path_carries_nothing_but_probes() {
     net.send(20, 1000);
     net.run(ms(3000));
     assert_eq!(net.read, 20);
+    assert_eq!(net.nowhere, 0);
     // §5.4: only HEARTBEATs go to an UNCONFIRMED address.
     for w in net.log.iter().filter(|w| w.path == 1) {
         assert!(
@@ -529,6 +534,32 @@ fn data_returns_to_the_primary_when_it_recovers() {
         .collect();
     assert!(!after.is_empty());
     assert!(after.iter().all(|w| w.path == 0));
+}
+
+#[test]
+fn an_alternate_path_follows_its_new_udp_port() {
+    // RFC 6951 §5.4 on path 1: A's second address now sends from another UDP port (a NAT
+    // rebinding). Z finds the association by tag and the one path with that IP address,
+    // and moves path 1 there; path 0 is untouched.
+    let mut net = two_confirmed_paths();
+    let old = net.addrs[0][1];
+    let moved: SocketAddr = "198.51.100.1:40000".parse().unwrap();
+    net.addrs[0][1] = moved;
+    let t0 = net.elapsed();
+    net.run(ms(2000));
+    assert_eq!(net.eps[1].stats().port_changes, 1);
+    let z = net.assoc(Side::Z);
+    assert_eq!(z.path_remote(PathId(1)), Some(moved));
+    assert_eq!(z.path_remote(PathId(0)), Some(net.addrs[0][0]));
+    assert_eq!(z.path_state(PathId(1)), Some(PathState::Active));
+    // Z's heartbeats reach the new port and are answered.
+    assert!(net
+        .packets(Side::Z, t::HEARTBEAT)
+        .any(|w| w.path == 1 && w.at > t0 + ms(1000)));
+    assert!(net
+        .packets(Side::A, t::HEARTBEAT_ACK)
+        .any(|w| w.path == 1 && w.at > t0 + ms(1000)));
+    assert_ne!(old, moved);
 }
 
 #[test]
