@@ -77,6 +77,13 @@ pub struct AssociationConfig {
     /// (default 8); [`Association::add_path`](crate::Association::add_path) refuses more,
     /// so no caller or peer can grow the path set without bound. At least 1.
     pub max_paths: usize,
+    /// Add a path for each IPv4 / IPv6 address the peer lists in its INIT ACK (RFC 9260
+    /// §5.1.2), at the UDP port of path 0's remote (RFC 6951: one encapsulation port per
+    /// peer), up to `max_paths`; each is UNCONFIRMED until a heartbeat comes back from it
+    /// (§5.4). Only addresses of path 0's family are taken, and only when path 0 has an
+    /// address. Off by default: a peer bound to a wildcard address lists every address it
+    /// has, and probing them is a behaviour to opt into.
+    pub learn_peer_addresses: bool,
 }
 
 /// The longest duration the core accepts for any timer setting: longer values are clamped,
@@ -126,6 +133,7 @@ impl Default for AssociationConfig {
             max_cookie_preservative: Duration::from_secs(10),
             extensions: Extensions::default(),
             max_paths: 8,
+            learn_peer_addresses: false,
         }
     }
 }

@@ -290,6 +290,7 @@ impl Endpoint {
         // Taken and put back, so that its buffer is reused (`touch` adds nothing to it).
         let mut touched = std::mem::take(&mut self.work.touched);
         for h in touched.drain(..) {
+            self.sync_routes(h);
             self.touch(h);
         }
         self.work.touched = touched;
@@ -341,8 +342,25 @@ impl Endpoint {
         }
         let path = assoc.add_path(now, Some(remote))?;
         self.routes.insert(key, (handle, path));
+        self.sync_routes(handle);
         self.work.touched.push(handle);
         Ok(path)
+    }
+
+    /// Routes the addresses of paths an association added by itself (learned from an INIT
+    /// ACK, or added through `association_mut`). An address another association has keeps
+    /// its route.
+    fn sync_routes(&mut self, handle: AssociationHandle) {
+        let Some(assoc) = self.associations.get_mut(&handle) else {
+            return;
+        };
+        let Some(new) = assoc.take_new_remotes() else {
+            return;
+        };
+        let port = assoc.ports().peer;
+        for (path, remote) in new {
+            self.routes.entry((remote, port)).or_insert((handle, path));
+        }
     }
 
     // ---------------------------------------------------------------- inputs
@@ -387,6 +405,7 @@ impl Endpoint {
                     self.tags.retain(|_, v| *v != handle);
                     self.tags.insert(tag, handle);
                 }
+                self.sync_routes(handle);
                 self.touch(handle);
                 self.mark_readable(handle);
                 return;

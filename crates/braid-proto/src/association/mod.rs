@@ -280,6 +280,9 @@ pub struct Association {
     rtx_path: Option<PathId>,
     /// The path the last DATA arrived on: where the SACK goes (RFC 9260 §6.4).
     sack_path: PathId,
+    /// Paths with an address added since the endpoint last looked (at most `max_paths`):
+    /// it routes datagrams from those addresses to them.
+    new_remotes: Vec<(PathId, SocketAddr)>,
     /// Consecutive timeouts over all paths (RFC 9260 §8.1).
     error_count: u32,
 
@@ -337,6 +340,7 @@ impl Association {
             primary: PathId(0),
             rtx_path: None,
             sack_path: PathId(0),
+            new_remotes: Vec::new(),
             error_count: 0,
             timers: [None; TIMER_COUNT],
             rng,
@@ -1015,7 +1019,51 @@ impl Association {
             path.heartbeat_due = Some(now);
         }
         self.paths.push(path);
+        if let Some(r) = remote {
+            self.new_remotes.push((id, r));
+        }
         Ok(id)
+    }
+
+    /// The paths with an address added since the last call (for the endpoint's routes).
+    pub(crate) fn take_new_remotes(&mut self) -> Option<Vec<(PathId, SocketAddr)>> {
+        if self.new_remotes.is_empty() {
+            None
+        } else {
+            Some(core::mem::take(&mut self.new_remotes))
+        }
+    }
+
+    /// RFC 9260 §5.1.2: the peer's transport addresses are the IPv4 / IPv6 addresses its
+    /// INIT ACK lists, plus the source address of the packet (path 0). Over UDP the port is
+    /// the peer's encapsulation port, path 0's (RFC 6951 §5.1: one UDP port per SCTP stack).
+    /// Each becomes an UNCONFIRMED path (§5.4), within `max_paths`; addresses that cannot be
+    /// a unicast peer, or of the other family than path 0's, are skipped.
+    fn learn_addresses(&mut self, now: Instant, addresses: &[std::net::IpAddr]) {
+        if !self.config.learn_peer_addresses || addresses.is_empty() {
+            return;
+        }
+        let Some(base) = self.path(PathId(0)).and_then(|p| p.remote) else {
+            return;
+        };
+        for &ip in addresses {
+            let unicast = match ip {
+                std::net::IpAddr::V4(v4) => {
+                    !v4.is_unspecified() && !v4.is_multicast() && !v4.is_broadcast()
+                }
+                std::net::IpAddr::V6(v6) => !v6.is_unspecified() && !v6.is_multicast(),
+            };
+            if !unicast || ip.is_ipv4() != base.is_ipv4() {
+                continue;
+            }
+            let remote = SocketAddr::new(ip, base.port());
+            if self.path_to(remote).is_some() {
+                continue;
+            }
+            if self.add_path(now, Some(remote)).is_err() {
+                break;
+            }
+        }
     }
 
     // ---------------------------------------------------------------- outputs

@@ -717,3 +717,136 @@ fn t3_retransmission_transmit_names_the_alternate_path() {
     assert!(!sacks.is_empty());
     assert!(sacks.iter().all(|l| l.1 == PathId(1)), "{sacks:?}");
 }
+
+/// An endpoint that connects to 192.0.2.2:9899, and the INIT it sent.
+fn connecting(config: AssociationConfig) -> (Endpoint, Instant, SocketAddr, braid_wire::Init) {
+    let now = Instant::now();
+    let mut ep = Endpoint::new(
+        now,
+        EndpointConfig {
+            port: PORT,
+            rng_seed: 9,
+            association: config,
+            ..EndpointConfig::default()
+        },
+    );
+    let z0: SocketAddr = "192.0.2.2:9899".parse().unwrap();
+    ep.connect(now, z0, PORT, None).unwrap();
+    let mut buf = Vec::new();
+    let tx = ep.poll_transmit(now, &mut buf).unwrap();
+    assert_eq!(tx.remote, z0);
+    let packet = Packet::parse(Bytes::from(buf), ChecksumPolicy::Unchecked).unwrap();
+    let Some(Ok(Chunk::Init(init))) = packet.chunks().next() else {
+        panic!("an INIT");
+    };
+    (ep, now, z0, init)
+}
+
+/// Z's INIT ACK to A's INIT, listing `addresses`.
+fn init_ack(init: &braid_wire::Init, addresses: &[std::net::IpAddr]) -> Bytes {
+    use braid_wire::param::Parameter;
+    let mut params = vec![Parameter::StateCookie(Bytes::from_static(b"opaque cookie"))];
+    for a in addresses {
+        params.push(match a {
+            std::net::IpAddr::V4(v4) => Parameter::Ipv4Address(*v4),
+            std::net::IpAddr::V6(v6) => Parameter::Ipv6Address(*v6),
+        });
+    }
+    let ack = braid_wire::Init {
+        initiate_tag: 0x5eed_0001,
+        a_rwnd: 65536,
+        outbound_streams: 8,
+        inbound_streams: 8,
+        initial_tsn: Tsn(1000),
+        params,
+    };
+    crate::harness::packet(init.initiate_tag, &[Chunk::InitAck(ack)])
+}
+
+#[test]
+fn addresses_in_the_init_ack_become_paths_when_asked() {
+    let config = AssociationConfig {
+        learn_peer_addresses: true,
+        ..fast()
+    };
+    let (mut ep, now, z0, init) = connecting(config);
+    let z1: SocketAddr = "198.51.100.2:9899".parse().unwrap();
+    // A <- INIT ACK listing 198.51.100.2, its own source, a multicast and an IPv6 address:
+    // only the first is a new path of path 0's family.
+    let listed = [
+        z1.ip(),
+        z0.ip(),
+        "224.0.0.1".parse().unwrap(),
+        "2001:db8::2".parse().unwrap(),
+    ];
+    ep.handle_datagram(now, z0, init_ack(&init, &listed));
+    let h = AssociationHandle(0);
+    let a = ep.association(h).unwrap();
+    assert_eq!(a.state(), State::CookieEchoed);
+    assert_eq!(a.paths().collect::<Vec<_>>(), vec![PathId(0), PathId(1)]);
+    assert_eq!(a.path_remote(PathId(1)), Some(z1));
+    assert_eq!(a.path_state(PathId(1)), Some(PathState::Unconfirmed));
+    // The COOKIE ECHO goes to path 0 only.
+    let mut buf = Vec::new();
+    let echo = ep.poll_transmit(now, &mut buf).unwrap();
+    assert_eq!(echo.remote, z0);
+    assert!(ep.poll_transmit(now, &mut buf).is_none());
+
+    // A <- COOKIE ACK: up, and path 1 is probed at once.
+    let tag = init.initiate_tag;
+    ep.handle_datagram(now, z0, crate::harness::packet(tag, &[Chunk::CookieAck]));
+    assert_eq!(ep.poll_timeout(), Some(now), "the probe is due");
+    ep.handle_timeout(now);
+    let mut probe = None;
+    while let Some(tx) = ep.poll_transmit(now, &mut buf) {
+        let bytes = Bytes::copy_from_slice(&buf[buf.len() - tx.len..]);
+        let packet = Packet::parse(bytes, ChecksumPolicy::Unchecked).unwrap();
+        let first = packet.chunks().next();
+        if let Some(Ok(Chunk::Heartbeat(hb))) = first {
+            assert_eq!(tx.remote, z1, "the probe goes to the listed address");
+            probe = Some(hb);
+        }
+    }
+    let probe = probe.expect("a probe of path 1");
+
+    // A HEARTBEAT from the listed address reaches path 1: the ACK goes back there (§6.4).
+    let t1 = now + ms(5);
+    let hb = braid_wire::Heartbeat {
+        info: Bytes::from_static(b"from z1"),
+    };
+    ep.handle_datagram(t1, z1, crate::harness::packet(tag, &[Chunk::Heartbeat(hb)]));
+    let tx = ep.poll_transmit(t1, &mut buf).unwrap();
+    assert_eq!(tx.remote, z1);
+    let reply = Bytes::copy_from_slice(&buf[buf.len() - tx.len..]);
+    let reply = Packet::parse(reply, ChecksumPolicy::Unchecked).unwrap();
+    let first = reply.chunks().next();
+    assert!(
+        matches!(&first, Some(Ok(Chunk::HeartbeatAck(a))) if &a.info[..] == b"from z1"),
+        "{first:?}"
+    );
+    // A <- HEARTBEAT ACK for the probe: path 1 CONFIRMED.
+    ep.handle_datagram(
+        t1,
+        z1,
+        crate::harness::packet(tag, &[Chunk::HeartbeatAck(probe)]),
+    );
+    let mut events = Vec::new();
+    while let Some((_, e)) = ep.poll_event() {
+        events.push(e);
+    }
+    assert!(events.contains(&Event::PathConfirmed { path: PathId(1) }));
+    assert_eq!(
+        ep.association(h).unwrap().path_state(PathId(1)),
+        Some(PathState::Active)
+    );
+}
+
+#[test]
+fn addresses_in_the_init_ack_are_ignored_by_default() {
+    let (mut ep, now, z0, init) = connecting(fast());
+    let listed = ["198.51.100.2".parse().unwrap()];
+    ep.handle_datagram(now, z0, init_ack(&init, &listed));
+    let a = ep.association(AssociationHandle(0)).unwrap();
+    assert_eq!(a.state(), State::CookieEchoed);
+    assert_eq!(a.paths().count(), 1);
+}
