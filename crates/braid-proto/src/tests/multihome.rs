@@ -579,6 +579,12 @@ fn add_path_is_bounded_and_checked() {
         "the address of path 0"
     );
     assert_eq!(ep.add_path(now, h, z1), Ok(PathId(1)));
+    // Its own RTO estimator, at RTO.Initial, and its own congestion window at the initial
+    // value of RFC 9260 §7.2.1: min(4·MTU, max(2·MTU, 4404)).
+    let stats = ep.association(h).unwrap().path_stats(PathId(1)).unwrap();
+    assert_eq!((stats.rto, stats.srtt), (ms(100), None));
+    assert_eq!(stats.cwnd, 4404);
+    assert_eq!(stats.bytes_in_flight, 0);
     let z2: SocketAddr = "203.0.113.2:9899".parse().unwrap();
     assert_eq!(
         ep.add_path(now, h, z2),
