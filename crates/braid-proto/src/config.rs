@@ -73,6 +73,17 @@ pub struct AssociationConfig {
     pub max_cookie_preservative: Duration,
     /// Extensions offered.
     pub extensions: Extensions,
+    /// Most paths (peer transport addresses) an association keeps, the first included
+    /// (default 8); [`Association::add_path`](crate::Association::add_path) refuses more,
+    /// so no caller or peer can grow the path set without bound. At least 1.
+    pub max_paths: usize,
+    /// Add a path for each IPv4 / IPv6 address the peer lists in its INIT ACK (RFC 9260
+    /// §5.1.2), at the UDP port of path 0's remote (RFC 6951: one encapsulation port per
+    /// peer), up to `max_paths`; each is UNCONFIRMED until a heartbeat comes back from it
+    /// (§5.4). Only addresses of path 0's family are taken, and only when path 0 has an
+    /// address. Off by default: a peer bound to a wildcard address lists every address it
+    /// has, and probing them is a behaviour to opt into.
+    pub learn_peer_addresses: bool,
 }
 
 /// The longest duration the core accepts for any timer setting: longer values are clamped,
@@ -81,7 +92,8 @@ pub const MAX_TIMER: Duration = Duration::from_secs(24 * 3600);
 
 impl AssociationConfig {
     /// The same configuration with every duration clamped to [`MAX_TIMER`], RTO.Min ≤
-    /// RTO.Initial ≤ RTO.Max, and the delayed-SACK timer at most 500 ms (RFC 9260 §6.2).
+    /// RTO.Initial ≤ RTO.Max, the delayed-SACK timer at most 500 ms (RFC 9260 §6.2), and
+    /// `max_paths` at least 1.
     pub fn sanitized(mut self) -> Self {
         let clamp = |d: Duration| d.min(MAX_TIMER);
         self.rto_max = clamp(self.rto_max).max(Duration::from_millis(1));
@@ -91,6 +103,8 @@ impl AssociationConfig {
         self.cookie_lifetime = clamp(self.cookie_lifetime);
         self.max_cookie_preservative = clamp(self.max_cookie_preservative);
         self.delayed_ack = self.delayed_ack.min(Duration::from_millis(500));
+        // Path ids are u16, and path 0 always exists.
+        self.max_paths = self.max_paths.clamp(1, usize::from(u16::MAX));
         self
     }
 }
@@ -118,6 +132,8 @@ impl Default for AssociationConfig {
             cookie_lifetime: Duration::from_secs(60),
             max_cookie_preservative: Duration::from_secs(10),
             extensions: Extensions::default(),
+            max_paths: 8,
+            learn_peer_addresses: false,
         }
     }
 }

@@ -22,7 +22,7 @@ use braid_wire::{
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::association::{Association, Ports};
+use crate::association::{AddPathError, Association, Ports};
 use crate::config::{AssociationConfig, EndpointConfig};
 use crate::cookie::{CookieError, CookieKeys};
 use crate::event::Event;
@@ -119,8 +119,10 @@ pub struct Endpoint {
     rng: ChaCha8Rng,
     keys: CookieKeys,
     associations: HandleMap<Association>,
-    /// (peer address, peer SCTP port) → association.
-    routes: HashMap<(SocketAddr, u16), AssociationHandle>,
+    /// (peer address, peer SCTP port) → association and its path to that address: one
+    /// entry per path (RFC 9260 §6.4: each transport address of a multi-homed peer is a
+    /// path of the same association).
+    routes: HashMap<(SocketAddr, u16), (AssociationHandle, PathId)>,
     /// Our verification tag → association: finds the association of a peer whose UDP
     /// encapsulation port changed (RFC 6951 §5.4). Checked against the association on use.
     tags: HashMap<u32, AssociationHandle>,
@@ -226,7 +228,7 @@ impl Endpoint {
         self.next_handle += 1;
         self.tags.insert(assoc.local_tag(), handle);
         self.associations.insert(handle, assoc);
-        self.routes.insert((remote, peer_port), handle);
+        self.routes.insert((remote, peer_port), (handle, PathId(0)));
         self.touch(handle);
         self.mark_readable(handle);
         handle
@@ -288,6 +290,7 @@ impl Endpoint {
         // Taken and put back, so that its buffer is reused (`touch` adds nothing to it).
         let mut touched = std::mem::take(&mut self.work.touched);
         for h in touched.drain(..) {
+            self.sync_routes(h);
             self.touch(h);
         }
         self.work.touched = touched;
@@ -302,7 +305,7 @@ impl Endpoint {
         closed.retain(|&h| match self.associations.get(&h) {
             Some(a) if a.is_drained() => {
                 self.associations.remove(&h);
-                self.routes.retain(|_, v| *v != h);
+                self.routes.retain(|_, v| v.0 != h);
                 self.tags.retain(|_, v| *v != h);
                 if let Some(at) = self.work.scheduled.remove(&h) {
                     self.work.deadlines.remove(&(at, h));
@@ -313,6 +316,51 @@ impl Endpoint {
             None => false,
         });
         self.work.closed = closed;
+    }
+
+    /// Adds a path to another transport address of an association's peer
+    /// ([`Association::add_path`]), and routes datagrams from that address to it. Drain the
+    /// endpoint's outputs afterwards, as after any command: the path is probed with a
+    /// HEARTBEAT (RFC 9260 §5.4).
+    pub fn add_path(
+        &mut self,
+        now: Instant,
+        handle: AssociationHandle,
+        remote: SocketAddr,
+    ) -> Result<PathId, AddPathError> {
+        let assoc = self
+            .associations
+            .get_mut(&handle)
+            .ok_or(AddPathError::UnknownAssociation)?;
+        let key = (remote, assoc.ports().peer);
+        if let Some(&(other, _)) = self.routes.get(&key) {
+            return Err(if other == handle {
+                AddPathError::Duplicate(remote)
+            } else {
+                AddPathError::AddressInUse(remote)
+            });
+        }
+        let path = assoc.add_path(now, Some(remote))?;
+        self.routes.insert(key, (handle, path));
+        self.sync_routes(handle);
+        self.work.touched.push(handle);
+        Ok(path)
+    }
+
+    /// Routes the addresses of paths an association added by itself (learned from an INIT
+    /// ACK, or added through `association_mut`). An address another association has keeps
+    /// its route.
+    fn sync_routes(&mut self, handle: AssociationHandle) {
+        let Some(assoc) = self.associations.get_mut(&handle) else {
+            return;
+        };
+        let Some(new) = assoc.take_new_remotes() else {
+            return;
+        };
+        let port = assoc.ports().peer;
+        for (path, remote) in new {
+            self.routes.entry((remote, port)).or_insert((handle, path));
+        }
     }
 
     // ---------------------------------------------------------------- inputs
@@ -343,19 +391,21 @@ impl Endpoint {
             self.stats.invalid += 1;
             return;
         }
-        let handle = match self.routes.get(&(remote, h.src_port)).copied() {
-            Some(handle) => Some(handle),
+        // A known address of an association's peer reaches it on that address's path.
+        let route = match self.routes.get(&(remote, h.src_port)).copied() {
+            Some(route) => Some(route),
             None => self.moved_port(remote, &h),
         };
-        if let Some(handle) = handle {
+        if let Some((handle, path)) = route {
             if let Some(assoc) = self.associations.get_mut(&handle) {
-                assoc.handle_parsed(now, PathId(0), packet, &self.keys);
+                assoc.handle_parsed(now, path, packet, &self.keys);
                 let tag = assoc.local_tag();
                 if self.tags.get(&tag) != Some(&handle) {
                     // A restart gave the association a new tag.
                     self.tags.retain(|_, v| *v != handle);
                     self.tags.insert(tag, handle);
                 }
+                self.sync_routes(handle);
                 self.touch(handle);
                 self.mark_readable(handle);
                 return;
@@ -369,25 +419,32 @@ impl Endpoint {
     /// packet from a known peer (same IP address and SCTP port) that carries our tag but comes
     /// from a new UDP port (a NAT rebinding, a peer that reopened its socket) moves the path to
     /// that port. The tag is the proof: an off-path attacker does not know it.
-    fn moved_port(&mut self, remote: SocketAddr, h: &CommonHeader) -> Option<AssociationHandle> {
+    ///
+    /// A multi-homed association moves the one path whose address has the packet's IP
+    /// address; when several have it (paths that differ only by UDP port), the new port
+    /// is ambiguous and the packet is out of the blue.
+    fn moved_port(
+        &mut self,
+        remote: SocketAddr,
+        h: &CommonHeader,
+    ) -> Option<(AssociationHandle, PathId)> {
         if h.verification_tag == 0 {
             return None;
         }
         let handle = *self.tags.get(&h.verification_tag)?;
         let assoc = self.associations.get_mut(&handle)?;
-        let old = assoc.primary_remote()?;
+        let (path, old) = assoc.only_path_with_ip(remote.ip())?;
         if assoc.local_tag() != h.verification_tag
             || assoc.ports().peer != h.src_port
-            || old.ip() != remote.ip()
             || old == remote
         {
             return None;
         }
-        assoc.set_primary_remote(remote);
+        assoc.set_path_remote(path, remote);
         self.routes.remove(&(old, h.src_port));
-        self.routes.insert((remote, h.src_port), handle);
+        self.routes.insert((remote, h.src_port), (handle, path));
         self.stats.port_changes += 1;
-        Some(handle)
+        Some((handle, path))
     }
 
     /// No association matches (RFC 9260 §8.4).

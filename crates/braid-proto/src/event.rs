@@ -41,12 +41,21 @@ pub enum Event {
     Restarted,
     /// The peer reported errors in an ERROR chunk (RFC 9260 §3.3.10).
     PeerError(Vec<ErrorCause>),
-    /// A path's state changed (RFC 9260 §8.2).
+    /// A path's state changed between ACTIVE and INACTIVE (RFC 9260 §8.2): more than
+    /// Path.Max.Retrans consecutive timeouts made it INACTIVE, a HEARTBEAT ACK made it
+    /// ACTIVE again. While the primary path is INACTIVE, data goes to an ACTIVE alternate
+    /// (§6.4.1), and returns to the primary when it is ACTIVE again.
     PathStatus {
         /// The path.
         path: PathId,
         /// Whether it is now ACTIVE.
         active: bool,
+    },
+    /// A path added with [`Association::add_path`](crate::Association::add_path) was
+    /// verified by a HEARTBEAT ACK (RFC 9260 §5.4): it is CONFIRMED and may carry data.
+    PathConfirmed {
+        /// The path.
+        path: PathId,
     },
     /// The stream's buffered amount fell to or below its low threshold (the WebRTC
     /// `bufferedamountlow` event).

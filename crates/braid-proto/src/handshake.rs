@@ -56,7 +56,14 @@ pub(crate) struct PeerParams {
     pub(crate) cookie: Option<Bytes>,
     /// Parameters to report as unrecognized, as complete TLVs (RFC 9260 §3.2.2).
     pub(crate) unrecognized: Vec<Bytes>,
+    /// The IPv4 / IPv6 addresses listed (RFC 9260 §3.3.2.1), at most
+    /// [`MAX_LISTED_ADDRESSES`].
+    pub(crate) addresses: Vec<std::net::IpAddr>,
 }
+
+/// Most listed addresses taken from one INIT / INIT ACK; an association keeps at most
+/// `max_paths` of them anyway.
+pub(crate) const MAX_LISTED_ADDRESSES: usize = 16;
 
 /// Applies RFC 9260 §3.2.1 to the parameters of an INIT or INIT ACK: the ones the core
 /// implements are taken; any other (unknown, or known to the wire layer but not implemented
@@ -65,12 +72,17 @@ pub(crate) fn scan_params(params: &[Parameter]) -> PeerParams {
     let mut out = PeerParams::default();
     for p in params {
         match p {
-            Parameter::Ipv4Address(_)
-            | Parameter::Ipv6Address(_)
-            | Parameter::SupportedAddressTypes(_) => {
-                // Multi-homing takes the addresses; a single-homed association uses the
-                // packet's source address (RFC 9260 §5.1.2).
+            Parameter::Ipv4Address(ip) => {
+                if out.addresses.len() < MAX_LISTED_ADDRESSES {
+                    out.addresses.push((*ip).into());
+                }
             }
+            Parameter::Ipv6Address(ip) => {
+                if out.addresses.len() < MAX_LISTED_ADDRESSES {
+                    out.addresses.push((*ip).into());
+                }
+            }
+            Parameter::SupportedAddressTypes(_) => {}
             Parameter::StateCookie(c) => out.cookie = Some(c.clone()),
             Parameter::CookiePreservative(ms) => out.cookie_preservative_ms = Some(*ms),
             Parameter::ForwardTsnSupported => out.partial_reliability = true,

@@ -73,7 +73,7 @@ mod rx;
 mod tx;
 
 pub use association::{
-    Association, PathStats, Ports, Side, State, Stats, Transmit, MAX_CONTROL_QUEUE,
+    AddPathError, Association, PathStats, Ports, Side, State, Stats, Transmit, MAX_CONTROL_QUEUE,
 };
 pub use config::{AssociationConfig, EndpointConfig, Extensions, MAX_TIMER};
 pub use cookie::Negotiated;
@@ -81,6 +81,7 @@ pub use data::{Message, SendOptions};
 pub use endpoint::{ConnectError, Endpoint, EndpointStats, EndpointTransmit};
 pub use event::{CloseReason, Event};
 pub use ids::{AssociationHandle, PathId, Ppid, StreamId};
+pub use path::PathState;
 pub use rto::RtoEstimator;
 pub use tx::scheduler::Scheduler;
 pub use tx::send_queue::SendError;

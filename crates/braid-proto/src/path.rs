@@ -1,8 +1,10 @@
 //! Per-path state (RFC 9260 §6.4, §8.2, §8.3): address, RTO, error counter, heartbeat.
 //!
 //! Every association has a set of paths, one of them primary; a single-homed association is
-//! a set of one. Congestion state (cwnd, ssthresh, partial_bytes_acked) joins here with data
-//! transfer.
+//! a set of one. Congestion state (cwnd, ssthresh, partial_bytes_acked) lives in `send`,
+//! created when the association comes up (or when a path is added to a live association).
+//!
+//! Memory: at most `AssociationConfig::max_paths` paths, each a fixed set of fields.
 
 use core::time::Duration;
 use std::net::SocketAddr;
@@ -23,6 +25,20 @@ pub(crate) struct PendingHeartbeat {
     pub(crate) lost_at: Option<Instant>,
 }
 
+/// What an association knows about one of its paths (RFC 9260 §5.4, §8.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PathState {
+    /// Not yet verified (RFC 9260 §5.4): only HEARTBEATs (and replies) go there until one
+    /// is acknowledged. A path added with
+    /// [`Association::add_path`](crate::Association::add_path) starts here.
+    Unconfirmed,
+    /// Confirmed and reachable: DATA may use it.
+    Active,
+    /// Confirmed, but more than Path.Max.Retrans consecutive timeouts (RFC 9260 §8.2); it
+    /// is heartbeated and becomes ACTIVE again on a HEARTBEAT ACK.
+    Inactive,
+}
+
 /// One (local, remote) transport address pair.
 #[derive(Debug, Clone)]
 pub(crate) struct Path {
@@ -34,6 +50,9 @@ pub(crate) struct Path {
     pub(crate) error_count: u32,
     /// ACTIVE / INACTIVE (RFC 9260 §8.2).
     pub(crate) active: bool,
+    /// CONFIRMED (RFC 9260 §5.4): a HEARTBEAT ACK came back from it, or it is the path the
+    /// handshake ran on.
+    pub(crate) confirmed: bool,
     /// The outstanding heartbeat, if any.
     pub(crate) heartbeat: Option<PendingHeartbeat>,
     /// When the next heartbeat is due.
@@ -50,10 +69,26 @@ impl Path {
             rto,
             error_count: 0,
             active: true,
+            confirmed: true,
             heartbeat: None,
             heartbeat_due: None,
             send: None,
         }
+    }
+
+    /// The state the user sees.
+    pub(crate) fn state(&self) -> PathState {
+        match (self.confirmed, self.active) {
+            (false, _) => PathState::Unconfirmed,
+            (true, true) => PathState::Active,
+            (true, false) => PathState::Inactive,
+        }
+    }
+
+    /// Whether DATA (and chunks other than HEARTBEAT and replies) may go there: CONFIRMED
+    /// and ACTIVE (RFC 9260 §5.4, §6.4.1).
+    pub(crate) fn usable(&self) -> bool {
+        self.confirmed && self.active
     }
 
     /// The earliest heartbeat deadline: the next one to send, or the outstanding one's loss.

@@ -548,7 +548,8 @@ fn has_send_state(s: State) -> bool {
     )
 }
 
-/// "cwnd within its bounds" on each association's primary path (where all its DATA goes):
+/// "cwnd within its bounds" on each path of each association (RFC 9260 §7: congestion
+/// state is per destination):
 ///
 /// * cwnd is never below one PMTU while the association is up (RFC 9260 §7.2.1–§7.2.3: the
 ///   initial window is at least 2·MTU, a T3-rtx timeout sets it to 1·MTU, every other
@@ -561,12 +562,16 @@ fn has_send_state(s: State) -> bool {
 ///   cwnd, and "the breach of cwnd MUST constitute one packet only".
 ///
 /// Only right after sending is the flight bounded: a loss can halve cwnd with the flight
-/// unchanged. Braid counts the flight in padded chunk bytes, headers included, and its PMTU
-/// is `max_packet_size`.
+/// unchanged. So the flight bound is checked on the primary path, and on any other path
+/// whose flight grew in the step (the one the batch went to: an alternate while the
+/// primary is INACTIVE, or after a T3-rtx expiry). Braid counts the flight in padded chunk
+/// bytes, headers included, and its PMTU is `max_packet_size`.
 #[derive(Debug, Clone)]
 pub struct CwndCheck {
     pmtu: usize,
     last: Vec<Stats>,
+    /// Per node, per path index: the flight at the last look.
+    flight: Vec<Vec<usize>>,
 }
 
 impl CwndCheck {
@@ -575,6 +580,7 @@ impl CwndCheck {
         Self {
             pmtu,
             last: Vec::new(),
+            flight: Vec::new(),
         }
     }
 }
@@ -583,8 +589,9 @@ impl<N: AssociationNode> Check<N> for CwndCheck {
     fn check(&mut self, sim: &Sim<N>) -> Result<(), String> {
         if self.last.len() < sim.node_count() {
             self.last.resize(sim.node_count(), Stats::default());
+            self.flight.resize(sim.node_count(), Vec::new());
         }
-        for (i, last) in self.last.iter_mut().enumerate() {
+        for (i, (last, flights)) in self.last.iter_mut().zip(&mut self.flight).enumerate() {
             let Some(a) = sim.node(NodeId(i)).and_then(AssociationNode::association) else {
                 continue;
             };
@@ -593,34 +600,42 @@ impl<N: AssociationNode> Check<N> for CwndCheck {
             if !has_send_state(a.state()) {
                 continue;
             }
-            let path = a.primary_path();
-            let Some(ps) = a.path_stats(path) else {
-                continue;
-            };
-            if ps.cwnd < self.pmtu {
-                return Err(format!(
-                    "cwnd within its bounds: node {i} path {} has cwnd {} below one PMTU ({}) in {:?}",
-                    path.0,
-                    ps.cwnd,
-                    self.pmtu,
-                    a.state()
-                ));
-            }
-            let new_data = s.data_chunks_sent > prev.data_chunks_sent;
-            let retransmitted = s.retransmissions > prev.retransmissions;
+            let new_data = s.data_chunks_sent.saturating_sub(prev.data_chunks_sent);
+            let retransmitted = s.retransmissions.saturating_sub(prev.retransmissions);
             let exempt = s.fast_retransmits > prev.fast_retransmits
                 || s.timer_retransmit_events > prev.timer_retransmit_events;
-            let limit = ps.cwnd + self.pmtu.saturating_sub(1);
-            if (new_data || (retransmitted && !exempt)) && ps.bytes_in_flight > limit {
-                return Err(format!(
-                    "cwnd within its bounds: node {i} path {} has {} bytes in flight after sending {} new and {} retransmitted chunks, above cwnd {} + PMTU {} - 1 (RFC 9260 §6.1 B)",
-                    path.0,
-                    ps.bytes_in_flight,
-                    s.data_chunks_sent - prev.data_chunks_sent,
-                    s.retransmissions - prev.retransmissions,
-                    ps.cwnd,
-                    self.pmtu
-                ));
+            let sent_within_cwnd = new_data > 0 || (retransmitted > 0 && !exempt);
+            for path in a.paths() {
+                let Some(ps) = a.path_stats(path) else {
+                    continue;
+                };
+                let slot = usize::from(path.0);
+                if flights.len() <= slot {
+                    flights.resize(slot + 1, 0);
+                }
+                let grew = flights
+                    .get_mut(slot)
+                    .is_some_and(|f| std::mem::replace(f, ps.bytes_in_flight) < ps.bytes_in_flight);
+                if ps.cwnd < self.pmtu {
+                    return Err(format!(
+                        "cwnd within its bounds: node {i} path {} has cwnd {} below one PMTU ({}) in {:?}",
+                        path.0,
+                        ps.cwnd,
+                        self.pmtu,
+                        a.state()
+                    ));
+                }
+                let bounded = path == a.primary_path() || grew;
+                let limit = ps.cwnd + self.pmtu.saturating_sub(1);
+                if bounded && sent_within_cwnd && ps.bytes_in_flight > limit {
+                    return Err(format!(
+                        "cwnd within its bounds: node {i} path {} has {} bytes in flight after sending {new_data} new and {retransmitted} retransmitted chunks, above cwnd {} + PMTU {} - 1 (RFC 9260 §6.1 B)",
+                        path.0,
+                        ps.bytes_in_flight,
+                        ps.cwnd,
+                        self.pmtu
+                    ));
+                }
             }
         }
         Ok(())

@@ -37,8 +37,11 @@ pub trait Node {
     fn poll_timeout(&self) -> Option<Instant>;
 }
 
-/// An association: path index `i` is its [`PathId`]`(i)`. A standalone association has one
-/// path, `PathId(0)`, so everything it sends goes over the node's path 0.
+/// An association: path index `i` is its [`PathId`]`(i)`. A standalone association starts
+/// with one path, `PathId(0)`, so everything it sends goes over the node's path 0; each
+/// path added with [`Association::add_path`] (with no address: the simulator routes by
+/// index) is the next index, so a node joined by [`Sim::connect_paths`](crate::Sim::connect_paths)
+/// can use them all.
 impl Node for Association {
     fn handle_packet(&mut self, now: Instant, path: usize, packet: Bytes) {
         // A path index beyond any PathId is fed in as the last one, which the association

@@ -217,6 +217,7 @@ impl Association {
         self.cookie = Some(cookie);
         self.state = State::CookieEchoed;
         self.handshake_retransmits = 0;
+        self.learn_addresses(now, &peer_params.addresses);
         self.send_cookie_echo(now);
     }
 

@@ -7,7 +7,7 @@
 //! generator, and packets go out through [`Association::poll_transmit`] into a caller buffer.
 //!
 //! Memory: the control queue is bounded ([`MAX_CONTROL_QUEUE`]); everything else is a fixed
-//! set of fields and one entry per path.
+//! set of fields and one entry per path (at most `max_paths`).
 
 mod handshake;
 mod receive;
@@ -38,7 +38,7 @@ use crate::data::Fragment;
 use crate::event::{CloseReason, Event};
 use crate::ids::{PathId, Ppid, StreamId};
 use crate::ootb;
-use crate::path::{Path, PendingHeartbeat};
+use crate::path::{Path, PathState, PendingHeartbeat};
 use crate::rto::RtoEstimator;
 
 /// Most control chunks waiting to be sent. Replies beyond it (HEARTBEAT ACKs, ERRORs) are
@@ -47,6 +47,31 @@ pub const MAX_CONTROL_QUEUE: usize = 256;
 
 /// How often a standalone association replaces its cookie secret.
 const STANDALONE_SECRET_ROTATION: Duration = Duration::from_secs(3600);
+
+/// Why [`Association::add_path`] or [`Endpoint::add_path`](crate::Endpoint::add_path)
+/// refused a path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddPathError {
+    /// The association has `max_paths` paths already (`AssociationConfig::max_paths`).
+    #[error("the association has {max} paths already")]
+    TooManyPaths {
+        /// The limit.
+        max: usize,
+    },
+    /// The association has a path to this remote address already.
+    #[error("a path to {0} exists already")]
+    Duplicate(SocketAddr),
+    /// The association has closed.
+    #[error("the association has closed")]
+    Closed,
+    /// The endpoint has no association with this handle.
+    #[error("no such association")]
+    UnknownAssociation,
+    /// Another association of the endpoint has a path to this address and SCTP port.
+    #[error("{0} belongs to another association")]
+    AddressInUse(SocketAddr),
+}
 
 /// Association states (RFC 9260 §4), without their data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -250,6 +275,14 @@ pub struct Association {
     // Paths and failure detection.
     paths: Vec<Path>,
     primary: PathId,
+    /// After a T3-rtx expiry, the alternate path its retransmissions go to (RFC 9260 §6.4.1),
+    /// while chunks stay marked for retransmission.
+    rtx_path: Option<PathId>,
+    /// The path the last DATA arrived on: where the SACK goes (RFC 9260 §6.4).
+    sack_path: PathId,
+    /// Paths with an address added since the endpoint last looked (at most `max_paths`):
+    /// it routes datagrams from those addresses to them.
+    new_remotes: Vec<(PathId, SocketAddr)>,
     /// Consecutive timeouts over all paths (RFC 9260 §8.1).
     error_count: u32,
 
@@ -306,6 +339,9 @@ impl Association {
             stale_cookie_retries: 0,
             paths: vec![Path::new(PathId(0), remote, rto)],
             primary: PathId(0),
+            rtx_path: None,
+            sack_path: PathId(0),
+            new_remotes: Vec::new(),
             error_count: 0,
             timers: [None; TIMER_COUNT],
             rng,
@@ -429,11 +465,55 @@ impl Association {
         self.path(self.primary).and_then(|p| p.remote)
     }
 
-    /// Moves the primary path to a new peer address (the endpoint does it when the peer's
-    /// UDP encapsulation port changes, RFC 6951 §5.4).
-    pub(crate) fn set_primary_remote(&mut self, remote: SocketAddr) {
-        let primary = self.primary;
-        if let Some(p) = self.path_mut(primary) {
+    /// The paths, in the order they were added: `PathId(0)` first.
+    pub fn paths(&self) -> impl Iterator<Item = PathId> + '_ {
+        self.paths.iter().map(|p| p.id)
+    }
+
+    /// A path's state: UNCONFIRMED, ACTIVE or INACTIVE (RFC 9260 §5.4, §8.2); `None` for a
+    /// path the association does not have.
+    pub fn path_state(&self, path: PathId) -> Option<PathState> {
+        self.path(path).map(Path::state)
+    }
+
+    /// A path's remote transport address, when it has one.
+    pub fn path_remote(&self, path: PathId) -> Option<SocketAddr> {
+        self.path(path).and_then(|p| p.remote)
+    }
+
+    /// The path DATA goes to now: the primary while it is ACTIVE, otherwise one ACTIVE
+    /// alternate (RFC 9260 §6.4.1), the lowest-numbered.
+    pub fn current_path(&self) -> PathId {
+        self.data_path()
+    }
+
+    /// The path whose remote address is `remote`.
+    pub(crate) fn path_to(&self, remote: SocketAddr) -> Option<PathId> {
+        self.paths
+            .iter()
+            .find(|p| p.remote == Some(remote))
+            .map(|p| p.id)
+    }
+
+    /// The one path whose remote address has this IP address (and any port), if exactly one
+    /// has.
+    pub(crate) fn only_path_with_ip(&self, ip: std::net::IpAddr) -> Option<(PathId, SocketAddr)> {
+        let mut found = None;
+        for p in &self.paths {
+            if let Some(r) = p.remote.filter(|r| r.ip() == ip) {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some((p.id, r));
+            }
+        }
+        found
+    }
+
+    /// Moves a path to a new peer address (the endpoint does it when the peer's UDP
+    /// encapsulation port changes, RFC 6951 §5.4).
+    pub(crate) fn set_path_remote(&mut self, path: PathId, remote: SocketAddr) {
+        if let Some(p) = self.path_mut(path) {
             p.remote = Some(remote);
         }
     }
@@ -464,6 +544,79 @@ impl Association {
 
     fn path_mut(&mut self, id: PathId) -> Option<&mut Path> {
         self.paths.iter_mut().find(|p| p.id == id)
+    }
+
+    /// The path for DATA and for chunks that are not replies.
+    ///
+    /// RFC 9260 §6.4: "By default, an endpoint SHOULD always transmit to the primary path";
+    /// §6.4.1: when the primary is INACTIVE, the endpoint "SHOULD try to send the data to an
+    /// alternate active destination transport address if one exists"; §8.2: "only ONE
+    /// transport address SHOULD be chosen" — the lowest-numbered ACTIVE one, so the choice
+    /// is stable. §5.4: nothing but HEARTBEATs goes to an UNCONFIRMED path. With no ACTIVE
+    /// path at all, the primary (every path is as bad; the heartbeats tell when one is back).
+    fn data_path(&self) -> PathId {
+        if self.paths.len() == 1 {
+            return self.primary;
+        }
+        if self.path(self.primary).is_some_and(Path::usable) {
+            return self.primary;
+        }
+        self.paths
+            .iter()
+            .find(|p| p.usable())
+            .map_or(self.primary, |p| p.id)
+    }
+
+    /// An ACTIVE path other than `from` for the retransmissions of a T3-rtx expiry on `from`
+    /// (RFC 9260 §6.4: "an endpoint SHOULD try to retransmit a chunk that timed out to an
+    /// active destination transport address that is different from the last destination
+    /// address to which the DATA chunk was sent"). §6.4.1 leaves the choice among several
+    /// to the implementation: the current data path if it is another one, else the
+    /// lowest-numbered.
+    fn alternate_path(&self, from: PathId) -> Option<PathId> {
+        if self.paths.len() == 1 {
+            return None;
+        }
+        let ok = |p: &Path| p.id != from && p.usable() && p.send.is_some();
+        let data = self.data_path();
+        if self.path(data).is_some_and(ok) {
+            return Some(data);
+        }
+        self.paths.iter().find(|p| ok(p)).map(|p| p.id)
+    }
+
+    /// Where the next DATA packet goes, and whether it may carry only retransmissions: the
+    /// alternate chosen at a T3-rtx expiry while chunks wait for retransmission there (new
+    /// data waits too: RFC 9260 §6.1 C, marked chunks go "before sending new DATA chunks"),
+    /// otherwise the data path.
+    fn data_target(&self) -> (PathId, bool) {
+        let data = self.data_path();
+        match self.rtx_path {
+            Some(r)
+                if r != data
+                    && self.path(r).is_some_and(Path::usable)
+                    && self
+                        .sender
+                        .as_ref()
+                        .is_some_and(|s| s.outstanding.has_retransmits()) =>
+            {
+                (r, true)
+            }
+            _ => (data, false),
+        }
+    }
+
+    /// RFC 9260 §6.4: "An endpoint SHOULD transmit reply chunks (e.g., SACK, HEARTBEAT ACK)
+    /// to the same destination transport address from which it received the DATA or
+    /// control chunk to which it is replying." The SACK goes to the path of the last DATA,
+    /// unless that path is not usable from this side (UNCONFIRMED, §5.4, or INACTIVE: its
+    /// return direction is failing), then to the data path.
+    fn sack_destination(&self) -> PathId {
+        if self.path(self.sack_path).is_some_and(Path::usable) {
+            self.sack_path
+        } else {
+            self.data_path()
+        }
     }
 
     // ---------------------------------------------------------------- inputs
@@ -689,6 +842,7 @@ impl Association {
                 Flow::Continue
             }
             Chunk::Data(d) => {
+                self.sack_path = path;
                 let frag = Fragment {
                     stream: StreamId(d.stream_id),
                     seq: u32::from(d.ssn.0),
@@ -702,6 +856,7 @@ impl Association {
                 self.handle_data(path, d.tsn, frag, d.immediate_sack, false)
             }
             Chunk::IData(d) => {
+                self.sack_path = path;
                 let frag = Fragment {
                     stream: StreamId(d.stream_id),
                     seq: d.mid.0,
@@ -809,7 +964,7 @@ impl Association {
                 Bytes::copy_from_slice(reason.as_bytes()),
             ));
             self.queue(
-                self.primary,
+                self.data_path(),
                 self.peer_tag,
                 Chunk::Abort(Abort {
                     t_bit: false,
@@ -820,19 +975,122 @@ impl Association {
         self.close(CloseReason::Aborted(reason.to_owned()));
     }
 
+    /// Adds a path to another transport address of the peer (as `sctp_connectx` or the
+    /// addresses a peer lists in its INIT would), and returns its id: the next unused one,
+    /// `PathId(1)` for the first added. `remote` is `None` when the caller routes paths by
+    /// id itself (a simulator, DTLS).
+    ///
+    /// The path gets its own RTO estimator (starting at RTO.Initial, RFC 9260 §6.3.1), its
+    /// own congestion window once the association is up (§7.2.1), and its own heartbeats
+    /// (§8.3). It starts UNCONFIRMED (§5.4): it is probed with a HEARTBEAT at once if the
+    /// association is up (else when it comes up), then once per RTO until a HEARTBEAT ACK
+    /// confirms it ([`Event::PathConfirmed`]); until then nothing else is sent there. A
+    /// path cannot be removed.
+    ///
+    /// Bounded by `AssociationConfig::max_paths`, counting path 0.
+    pub fn add_path(
+        &mut self,
+        now: Instant,
+        remote: Option<SocketAddr>,
+    ) -> Result<PathId, AddPathError> {
+        if self.state == State::Closed && (self.close_reason.is_some() || !self.listening) {
+            return Err(AddPathError::Closed);
+        }
+        if self.paths.len() >= self.config.max_paths {
+            return Err(AddPathError::TooManyPaths {
+                max: self.config.max_paths,
+            });
+        }
+        if let Some(r) = remote.filter(|r| self.path_to(*r).is_some()) {
+            return Err(AddPathError::Duplicate(r));
+        }
+        // Ids are dense (paths are never removed) and below max_paths ≤ u16::MAX.
+        let Ok(raw) = u16::try_from(self.paths.len()) else {
+            return Err(AddPathError::TooManyPaths {
+                max: self.config.max_paths,
+            });
+        };
+        let id = PathId(raw);
+        let rto = RtoEstimator::new(
+            self.config.rto_initial,
+            self.config.rto_min,
+            self.config.rto_max,
+        );
+        let mut path = Path::new(id, remote, rto);
+        path.confirmed = false;
+        // §7.2.1: a path of a live association starts from the initial cwnd; otherwise
+        // `start_sender` gives it one with the others.
+        path.send = self.new_path_send();
+        if self.state.heartbeats() {
+            // §5.4: "These probing procedures are started when an association moves to the
+            // ESTABLISHED state": for a path added later, at once.
+            path.heartbeat_due = Some(now);
+        }
+        self.paths.push(path);
+        if let Some(r) = remote {
+            self.new_remotes.push((id, r));
+        }
+        Ok(id)
+    }
+
+    /// The paths with an address added since the last call (for the endpoint's routes).
+    pub(crate) fn take_new_remotes(&mut self) -> Option<Vec<(PathId, SocketAddr)>> {
+        if self.new_remotes.is_empty() {
+            None
+        } else {
+            Some(core::mem::take(&mut self.new_remotes))
+        }
+    }
+
+    /// RFC 9260 §5.1.2: the peer's transport addresses are the IPv4 / IPv6 addresses its
+    /// INIT ACK lists, plus the source address of the packet (path 0). Over UDP the port is
+    /// the peer's encapsulation port, path 0's (RFC 6951 §5.1: one UDP port per SCTP stack).
+    /// Each becomes an UNCONFIRMED path (§5.4), within `max_paths`; addresses that cannot be
+    /// a unicast peer, or of the other family than path 0's, are skipped.
+    fn learn_addresses(&mut self, now: Instant, addresses: &[std::net::IpAddr]) {
+        if !self.config.learn_peer_addresses || addresses.is_empty() {
+            return;
+        }
+        let Some(base) = self.path(PathId(0)).and_then(|p| p.remote) else {
+            return;
+        };
+        for &ip in addresses {
+            let unicast = match ip {
+                std::net::IpAddr::V4(v4) => {
+                    !v4.is_unspecified() && !v4.is_multicast() && !v4.is_broadcast()
+                }
+                std::net::IpAddr::V6(v6) => !v6.is_unspecified() && !v6.is_multicast(),
+            };
+            if !unicast || ip.is_ipv4() != base.is_ipv4() {
+                continue;
+            }
+            let remote = SocketAddr::new(ip, base.port());
+            if self.path_to(remote).is_some() {
+                continue;
+            }
+            if self.add_path(now, Some(remote)).is_err() {
+                break;
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- outputs
 
     /// Writes the next packet to send at the end of `buf` and says where it goes, or returns
     /// `None` when there is nothing to send. Call until `None` after every input or command.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         // A due SACK goes first, so it rides in the next packet, bundled with whatever follows.
-        let mut sack = self.take_due_sack();
+        // RFC 9260 §6.4: to the path the data it acknowledges came from.
+        let mut sack = self
+            .take_due_sack()
+            .map(|sack| (self.sack_destination(), sack));
         loop {
+            let (target, retransmit_only) = self.data_target();
             // The packet's header comes from the SACK, else from the first control chunk, or,
-            // with neither waiting, it is a data packet on the primary path.
-            let (path, tag, handshake) = match self.control.front() {
-                _ if sack.is_some() => (self.primary, self.peer_tag, false),
-                Some(o) => (
+            // with neither waiting, it is a data packet on the data path.
+            let (path, tag, handshake) = match (&sack, self.control.front()) {
+                (Some((sack_path, _)), _) => (*sack_path, self.peer_tag, false),
+                (None, Some(o)) => (
                     o.path,
                     o.tag,
                     matches!(
@@ -840,8 +1098,8 @@ impl Association {
                         Chunk::Init(_) | Chunk::InitAck(_) | Chunk::CookieEcho(_)
                     ),
                 ),
-                None if self.has_data_to_send() => (self.primary, self.peer_tag, false),
-                None => return None,
+                (None, None) if self.has_data_to_send() => (target, self.peer_tag, false),
+                (None, None) => return None,
             };
             let header = CommonHeader {
                 src_port: self.ports.local,
@@ -852,7 +1110,7 @@ impl Association {
             let start = buf.len();
             let mut builder = PacketBuilder::new(buf, header, self.config.max_packet_size);
             let mut taken = 0;
-            if let Some(sack) = sack.take() {
+            if let Some((_, sack)) = sack.take() {
                 // Bounded to the packet size by `take_due_sack`.
                 if builder.push(&sack).is_err() {
                     self.stats.control_dropped += 1;
@@ -874,9 +1132,10 @@ impl Association {
                 self.control.pop_front();
                 taken += 1;
             }
-            // DATA rides with control chunks of the association's own tag (§6.10 bundling).
-            if tag == self.peer_tag && tag != 0 && path == self.primary {
-                self.fill_data(now, path, &mut builder);
+            // DATA rides with control chunks of the association's own tag (§6.10 bundling),
+            // in packets to the path data goes to.
+            if tag == self.peer_tag && tag != 0 && path == target {
+                self.fill_data(now, path, retransmit_only, &mut builder);
             }
             if builder.is_empty() {
                 buf.truncate(start);
@@ -993,7 +1252,7 @@ impl Association {
         self.control.clear();
         if self.peer_tag != 0 {
             self.queue(
-                self.primary,
+                self.data_path(),
                 self.peer_tag,
                 Chunk::Abort(Abort {
                     t_bit: false,
@@ -1025,7 +1284,7 @@ impl Association {
     fn send_heartbeat(&mut self, now: Instant, path: PathId) {
         let nonce = self.rng.next_u64();
         let info = self.heartbeat_info(path, nonce, now);
-        let interval = self.config.heartbeat_interval.unwrap_or_default();
+        let interval = self.probe_interval();
         let jitter = self.jitter();
         if let Some(p) = self.path_mut(path) {
             let lost_at = Some(now + p.rto.rto());
@@ -1034,7 +1293,14 @@ impl Association {
                 sent: now,
                 lost_at,
             });
-            p.schedule_heartbeat(now, interval, jitter);
+            if !p.confirmed && p.active {
+                // §5.4: "In each RTO, a probe MAY be sent on an active UNCONFIRMED path":
+                // the next probe follows this one's loss (one RTO, backed off), or none
+                // once it is confirmed.
+                p.heartbeat_due = None;
+            } else {
+                p.schedule_heartbeat(now, interval, jitter);
+            }
         }
         self.stats.heartbeats_sent += 1;
         self.queue(path, self.peer_tag, Chunk::Heartbeat(Heartbeat { info }));
@@ -1078,8 +1344,30 @@ impl Association {
         path.error_count = 0;
         let became_active = !path.active;
         path.active = true;
+        // §5.4: "When this match occurs, the address that the original HEARTBEAT was sent to
+        // is now considered CONFIRMED and available for normal data transfer."
+        let confirmed = !path.confirmed;
+        path.confirmed = true;
         self.error_count = 0;
         self.stats.heartbeat_acks += 1;
+        if confirmed {
+            // From probing to the normal heartbeat schedule (§8.3), if heartbeats are on.
+            let interval = self
+                .config
+                .heartbeat_interval
+                .filter(|_| self.state.heartbeats());
+            let jitter = self.jitter();
+            if let Some(p) = self.path_mut(PathId(id)) {
+                match interval {
+                    Some(i) => p.schedule_heartbeat(now, i, jitter),
+                    _ => p.heartbeat_due = None,
+                }
+            }
+            // §5.4: "Whenever a path is confirmed, an indication MAY be given to the upper
+            // layer."
+            self.events
+                .push_back(Event::PathConfirmed { path: PathId(id) });
+        }
         if became_active {
             self.events.push_back(Event::PathStatus {
                 path: PathId(id),
@@ -1088,15 +1376,27 @@ impl Association {
         }
     }
 
-    /// Arms the heartbeat timer of every path once the association is up.
+    /// The heartbeat interval, also for the probes of an UNCONFIRMED path that turned
+    /// INACTIVE when heartbeats are otherwise off (RFC 9260 §16 HB.interval, 30 s).
+    fn probe_interval(&self) -> Duration {
+        self.config
+            .heartbeat_interval
+            .unwrap_or(Duration::from_secs(30))
+    }
+
+    /// Arms the heartbeat timer of every path once the association is up; UNCONFIRMED paths
+    /// are probed at once (RFC 9260 §5.4: probing starts "when an association moves to the
+    /// ESTABLISHED state"), even with heartbeats off.
     fn start_heartbeats(&mut self, now: Instant) {
-        let Some(interval) = self.config.heartbeat_interval else {
-            return;
-        };
+        let interval = self.config.heartbeat_interval;
         for i in 0..self.paths.len() {
             let jitter = self.jitter();
             if let Some(p) = self.paths.get_mut(i) {
-                p.schedule_heartbeat(now, interval, jitter);
+                if !p.confirmed {
+                    p.heartbeat_due = Some(now);
+                } else if let Some(interval) = interval {
+                    p.schedule_heartbeat(now, interval, jitter);
+                }
             }
         }
     }

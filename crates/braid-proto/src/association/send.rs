@@ -92,6 +92,9 @@ impl Association {
                 t3: None,
             });
         }
+        // A path added later gets the same (`new_path_send`). A restart forgets the T3
+        // alternate with the chunks it was for.
+        self.rtx_path = None;
         self.sender = Some(Sender {
             queue,
             outstanding,
@@ -102,6 +105,19 @@ impl Association {
             fast_rtx_pending: false,
             sack_since_t3: false,
         });
+    }
+
+    /// Fresh send state for a path added to a live association, as `start_sender` gives
+    /// the others: the initial cwnd of RFC 9260 §7.2.1, ssthresh at the peer's initial
+    /// window; `None` before the association is up.
+    pub(super) fn new_path_send(&self) -> Option<PathSend> {
+        let n = self.negotiated?;
+        self.sender.as_ref()?;
+        Some(PathSend {
+            cc: CongestionControl::new(self.config.max_packet_size, n.peer_a_rwnd as usize)
+                .with_max_burst(self.config.max_burst),
+            t3: None,
+        })
     }
 
     /// Queues a message on `stream` (RFC 9260 §6.5). It is fragmented to the path MTU when
@@ -204,11 +220,13 @@ impl Association {
 
     /// Adds DATA chunks to a packet being built for `path`: retransmissions first (RFC 9260
     /// §6.3.3 E3, §7.2.4), then new data, within cwnd (§6.1 B, with Max.Burst §6.1 D) and the
-    /// peer's window (§6.1 A, with one zero-window probe allowed).
+    /// peer's window (§6.1 A, with one zero-window probe allowed). With `retransmit_only`
+    /// (an alternate path after a T3-rtx expiry, §6.4.1), no new data.
     pub(super) fn fill_data(
         &mut self,
         now: Instant,
         path: PathId,
+        retransmit_only: bool,
         builder: &mut PacketBuilder<'_>,
     ) {
         if !self.sends_data() {
@@ -261,6 +279,10 @@ impl Association {
             }
             self.stats.retransmissions += 1;
             sent_any = true;
+        }
+
+        if retransmit_only {
+            return self.after_fill(now, path, sent_any, rto);
         }
 
         // New data. Without `nodelay`, coalesce: while data is in flight, send new data only
@@ -443,6 +465,9 @@ impl Association {
             if let Some(tx) = self.sender.as_mut() {
                 tx.fast_rtx_pending = true;
             }
+            // Fast retransmissions go to the data path, as new data does (RFC 9260 §7.2.4
+            // names no other destination); a T3 alternate no longer applies.
+            self.rtx_path = None;
         }
         self.after_acknowledgement(now);
     }
@@ -457,8 +482,8 @@ impl Association {
         match self.state {
             State::ShutdownPending if idle && queue_empty => self.send_shutdown(now),
             State::ShutdownReceived if idle && queue_empty => {
-                let primary = self.primary;
-                self.send_shutdown_ack(now, primary);
+                let path = self.data_path();
+                self.send_shutdown_ack(now, path);
             }
             _ => {}
         }
@@ -560,6 +585,21 @@ impl Association {
                 .sender
                 .as_mut()
                 .map_or(0, |s| s.outstanding.on_t3_expired(id));
+            // E3 / §6.4: the retransmission goes to "the destination transport address to
+            // which the retransmission is being sent (this might be different from the
+            // address for which the timer expires)": an ACTIVE alternate when there is one
+            // (§6.4.1). The marked chunks left this path's flight above; `next_retransmit`
+            // charges each to the path it is resent on, against that path's own cwnd
+            // (congestion state is per destination, §7.2; a path that was idle starts from
+            // its decayed or initial window, §7.2.1).
+            let alternate = if marked > 0 {
+                self.alternate_path(id)
+            } else {
+                None
+            };
+            if alternate.is_some() {
+                self.rtx_path = alternate;
+            }
             self.stats.timer_retransmit_events += 1;
             // §8.1: the association counter counts every T3 expiry (but a zero-window probe's).
             if !probing {
@@ -574,7 +614,10 @@ impl Association {
                 .as_ref()
                 .is_some_and(|s| !s.outstanding.is_empty());
             if let Some(ps) = self.paths.get_mut(i).and_then(|p| p.send.as_mut()) {
-                if still || marked > 0 {
+                // With an alternate, T3 runs there once the retransmission is sent, with that
+                // path's RTO (§6.3.3 E3 and R1: the timer of the destination the
+                // retransmission goes to); this path has nothing left in flight to time.
+                if alternate.is_none() && (still || marked > 0) {
                     ps.t3 = Some(now + rto);
                 }
             }

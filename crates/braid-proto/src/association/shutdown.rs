@@ -21,7 +21,9 @@ impl Association {
         let chunk = Chunk::Shutdown(Shutdown {
             cumulative_tsn_ack: self.cum_tsn_received(),
         });
-        self.queue(self.primary, self.peer_tag, chunk);
+        // To the path data goes to: the primary, or an alternate while it is INACTIVE
+        // (RFC 9260 §6.4.1).
+        self.queue(self.data_path(), self.peer_tag, chunk);
         let rto = self.primary_rto();
         self.set_timer(Timer::T2, Some(now + rto));
         if self.state != State::ShutdownSent {

@@ -35,10 +35,15 @@ impl Association {
                 .heartbeat
                 .and_then(|h| h.lost_at)
                 .is_some_and(|t| t <= now);
-            let due = path.heartbeat_due.is_some_and(|t| t <= now);
             if lost && self.state != State::Closed {
-                self.on_heartbeat_lost(i);
+                self.on_heartbeat_lost(now, i);
             }
+            // Read after the loss: a lost probe of an UNCONFIRMED path makes the next one due.
+            let due = self
+                .paths
+                .get(i)
+                .and_then(|p| p.heartbeat_due)
+                .is_some_and(|t| t <= now);
             if due && self.state != State::Closed {
                 self.on_heartbeat_due(now, i);
             }
@@ -92,7 +97,8 @@ impl Association {
         match self.state {
             State::ShutdownSent => self.send_shutdown(now),
             State::ShutdownAckSent => {
-                self.queue_shutdown_ack(self.primary);
+                let path = self.data_path();
+                self.queue_shutdown_ack(path);
                 let rto = self.primary_rto();
                 self.set_timer(Timer::T2, Some(now + rto));
             }
@@ -101,13 +107,19 @@ impl Association {
     }
 
     /// RFC 9260 §8.3: a HEARTBEAT not acknowledged within one RTO counts as a timeout on its
-    /// path and, for the primary path, on the association (§8.1), and backs the path's RTO
-    /// off, so the next heartbeat waits longer.
-    fn on_heartbeat_lost(&mut self, index: usize) {
+    /// path and, for the path data goes to, on the association (§8.1), and backs the path's
+    /// RTO off, so the next heartbeat waits longer.
+    fn on_heartbeat_lost(&mut self, now: Instant, index: usize) {
+        // §8.1: "Unacknowledged HEARTBEAT chunks observed on paths different from the path
+        // that is currently used for data transfer SHOULD NOT increment the association
+        // error counter"; §5.4: nor do lost probes of an UNCONFIRMED path ("the association
+        // overall error count is NOT incremented").
+        let data_path = self.data_path();
         let Some(path) = self.paths.get_mut(index) else {
             return;
         };
         let id = path.id;
+        let counts_for_association = id == data_path && path.confirmed;
         if let Some(h) = path.heartbeat.as_mut() {
             // Counted once; a late ACK for it is still accepted and clears the counters.
             h.lost_at = None;
@@ -118,13 +130,25 @@ impl Association {
         if path.error_count > self.config.path_max_retrans {
             path.active = false;
         }
-        if was_active && !path.active {
+        if !path.confirmed && path.active {
+            // §5.4: the next probe of an active UNCONFIRMED path, one (backed-off) RTO
+            // after the last; once INACTIVE, "this rate is lowered to the normal HEARTBEAT
+            // rate" (the branch below).
+            path.heartbeat_due = Some(now);
+        } else if !path.confirmed && was_active {
+            let interval = self.probe_interval();
+            let jitter = self.jitter();
+            if let Some(p) = self.paths.get_mut(index) {
+                p.schedule_heartbeat(now, interval, jitter);
+            }
+        }
+        if was_active && self.paths.get(index).is_some_and(|p| !p.active) {
             self.events.push_back(Event::PathStatus {
                 path: id,
                 active: false,
             });
         }
-        if id == self.primary {
+        if counts_for_association {
             self.error_count += 1;
         }
         if self.error_count > self.config.association_max_retrans {
@@ -138,8 +162,10 @@ impl Association {
             return;
         };
         let id = path.id;
+        let probe = !path.confirmed;
         path.heartbeat_due = None;
-        if self.state.heartbeats() && self.config.heartbeat_interval.is_some() {
+        // §5.4: UNCONFIRMED paths are probed even with heartbeats off.
+        if self.state.heartbeats() && (self.config.heartbeat_interval.is_some() || probe) {
             self.send_heartbeat(now, id);
         }
     }

@@ -8,6 +8,7 @@ mod data;
 mod encapsulation;
 mod handshake;
 mod heartbeat;
+mod multihome;
 mod ootb;
 mod random;
 mod review;
