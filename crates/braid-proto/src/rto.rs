@@ -41,9 +41,14 @@ impl RtoEstimator {
             // C3: RTTVAR <- (1 - 1/4) * RTTVAR + 1/4 * |SRTT - R'|, then
             //     SRTT <- (1 - 1/8) * SRTT + 1/8 * R'.
             Some(srtt) => {
+                // In whole nanoseconds, which is what `Duration` division truncates to anyway:
+                // the same values, with shifts instead of `Duration`'s divisions (this runs for
+                // every SACK).
+                let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+                let (srtt, rttvar, r) = (ns(srtt), ns(self.rttvar), ns(r));
                 let delta = srtt.abs_diff(r);
-                self.rttvar = self.rttvar * 3 / 4 + delta / 4;
-                self.srtt = Some(srtt * 7 / 8 + r / 8);
+                self.rttvar = Duration::from_nanos(rttvar.saturating_mul(3) / 4 + delta / 4);
+                self.srtt = Some(Duration::from_nanos(srtt.saturating_mul(7) / 8 + r / 8));
             }
         }
         // C3: if RTTVAR computes to 0, it is adjusted to G.
@@ -82,6 +87,33 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    proptest::proptest! {
+        /// The nanosecond arithmetic gives exactly what the C3 formulas give in `Duration`.
+        #[test]
+        fn c3_in_nanoseconds_matches_duration_arithmetic(
+            samples in proptest::collection::vec(0u64..200_000_000_000, 1..20),
+        ) {
+            let mut e = RtoEstimator::new(ms(1000), ms(1), ms(600_000));
+            let (mut srtt, mut rttvar) = (None::<Duration>, Duration::ZERO);
+            for n in samples {
+                let r = Duration::from_nanos(n);
+                e.observe(r);
+                match srtt {
+                    None => (srtt, rttvar) = (Some(r), r / 2),
+                    Some(s) => {
+                        rttvar = rttvar * 3 / 4 + s.abs_diff(r) / 4;
+                        srtt = Some(s * 7 / 8 + r / 8);
+                    }
+                }
+                if rttvar.is_zero() {
+                    rttvar = GRANULARITY;
+                }
+                proptest::prop_assert_eq!(e.srtt(), srtt);
+                proptest::prop_assert_eq!(e.rttvar(), rttvar);
+            }
+        }
     }
 
     #[test]
