@@ -34,13 +34,10 @@
 //! ABORT. dcsctp always announces 65535 streams each way; Braid's 1024 win.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use braid_proto::{
-    Association, AssociationConfig, CloseReason, Event, Extensions, Message, Ports, Ppid,
-    SendError, SendOptions, StreamId,
-};
-use braid_sim::check::{no_packet_above, Checker};
+use braid_proto::{AssociationConfig, CloseReason, Event, Extensions, Message, Ppid, StreamId};
+use braid_sim::check::Checker;
 use braid_sim::{ms, secs, LinkConfig, LinkId, NodeId, Sim};
 use bytes::Bytes;
 use dcsctp::api::{
@@ -53,13 +50,14 @@ mod dc;
 
 use dc::DcNode;
 
-/// Largest SCTP packet either side sends (Braid's default `max_packet_size`).
-const MTU: usize = 1200;
-/// PPID of every message sent.
-const PPID: u32 = 53;
-
 #[path = "common/mixed.rs"]
 mod mixed;
+
+use mixed::{clean, connect, dump, lossy, peer, transfer, until_closed, Load, Wire, MTU, PPID};
+
+fn wire(sim: &mut Net) -> Wire {
+    mixed::wire(sim, braid_wire::ChecksumPolicy::ZeroAllowed)
+}
 
 /// A node of the mixed simulation.
 type Peer = mixed::Peer<DcNode>;
@@ -72,58 +70,25 @@ impl mixed::Foreign for DcNode {
     fn closed(&self) -> bool {
         DcNode::closed(self)
     }
-}
 
-impl Peer {
-    /// Queues one message; `false` when the send buffer is full.
-    fn send(
-        &mut self,
-        now: std::time::Instant,
-        stream: u16,
-        payload: Bytes,
-        unordered: bool,
-    ) -> bool {
-        match self {
-            Peer::Braid(a) => {
-                let opts = SendOptions {
-                    unordered,
-                    ppid: Ppid(PPID),
-                    ..SendOptions::default()
-                };
-                match a.send(now, StreamId(stream), payload, &opts) {
-                    Ok(()) => true,
-                    Err(SendError::BufferFull { .. }) => false,
-                    Err(e) => panic!("Braid send failed: {e}"),
-                }
-            }
-            Peer::Other(d) => d
-                .send(now, stream, PPID, &payload, unordered)
-                .expect("dcsctp send"),
-        }
+    fn send(&mut self, now: Instant, stream: u16, payload: &Bytes, unordered: bool) -> bool {
+        DcNode::send(self, now, stream, PPID, payload, unordered).expect("dcsctp send")
     }
 
-    /// Every complete message. dcsctp's `Message` does not carry the U bit, so messages it
-    /// delivers are marked unordered when they came on one of `unordered` (the wire check
-    /// verifies the bit itself).
+    /// dcsctp's `Message` does not carry the U bit.
     fn read(&mut self, unordered: &HashSet<u16>) -> Vec<Message> {
-        match self {
-            Peer::Braid(a) => std::iter::from_fn(|| a.read_message()).collect(),
-            Peer::Other(d) => std::iter::from_fn(|| d.read())
-                .map(|(stream, ppid, payload)| Message {
-                    stream: StreamId(stream),
-                    ppid: Ppid(ppid),
-                    unordered: unordered.contains(&stream),
-                    payload: payload.into(),
-                })
-                .collect(),
-        }
+        std::iter::from_fn(|| DcNode::read(self))
+            .map(|(stream, ppid, payload)| Message {
+                stream: StreamId(stream),
+                ppid: Ppid(ppid),
+                unordered: unordered.contains(&stream),
+                payload: payload.into(),
+            })
+            .collect()
     }
 
-    fn shutdown(&mut self, now: std::time::Instant) {
-        match self {
-            Peer::Braid(a) => a.shutdown(now),
-            Peer::Other(d) => d.shutdown(now),
-        }
+    fn shutdown(&mut self, now: Instant) {
+        DcNode::shutdown(self, now);
     }
 }
 
@@ -135,10 +100,6 @@ const SERVER: NodeId = NodeId(1);
 enum Who {
     Braid,
     Dc,
-}
-
-fn peer(sim: &mut Net, id: NodeId) -> &mut Peer {
-    sim.node_mut(id).expect("node")
 }
 
 /// Which extensions both sides offer.
@@ -174,69 +135,16 @@ fn dc_options(ext: Ext) -> Options {
 
 /// Client and server over links with `link` in both directions.
 fn build(seed: u64, client: Who, link: &LinkConfig, ext: Ext) -> Net {
-    let mut sim = Sim::new(seed);
-    sim.enable_capture();
-    let now = sim.now();
-    let (cs, ss) = (sim.next_seed(), sim.next_seed());
-    let c = match client {
-        Who::Braid => Peer::Braid(Box::new(Association::connect(
-            now,
-            braid_config(ext),
-            Ports::default(),
-            cs,
-            Some(SERVER.address()),
-        ))),
-        Who::Dc => Peer::Other(Box::new(DcNode::new("client", now, &dc_options(ext), true))),
-    };
-    let s = match client {
-        Who::Dc => Peer::Braid(Box::new(Association::accept(
-            now,
-            braid_config(ext),
-            Ports::default(),
-            ss,
-            Some(CLIENT.address()),
-        ))),
-        Who::Braid => Peer::Other(Box::new(DcNode::new(
-            "server",
-            now,
-            &dc_options(ext),
-            false,
-        ))),
-    };
-    let c = sim.add_node(c);
-    let s = sim.add_node(s);
-    sim.connect(c, s, link.clone(), link.clone());
-    sim
-}
-
-fn clean(delay: Duration) -> LinkConfig {
-    mixed::clean(delay, MTU)
-}
-
-fn lossy(loss: f64) -> LinkConfig {
-    mixed::lossy(loss, MTU)
-}
-
-fn connect(sim: &mut Net) {
-    let up = mixed::connect(sim);
-    assert!(up, "handshake did not finish:\n{}", dump(sim));
-}
-
-/// `count` messages round robin over `streams` streams, the last unordered, with sizes
-/// cycling through `sizes` (at least 16 bytes: the [`Checker`] header).
-#[derive(Clone, Copy)]
-struct Load {
-    count: usize,
-    streams: u16,
-    sizes: &'static [usize],
-}
-
-impl Load {
-    fn bytes(&self) -> usize {
-        (0..self.count)
-            .map(|i| self.sizes[i % self.sizes.len()])
-            .sum()
-    }
+    mixed::build(
+        seed,
+        link,
+        client == Who::Braid,
+        braid_config(ext),
+        |now, is_client| {
+            let name = if is_client { "client" } else { "server" };
+            DcNode::new(name, now, &dc_options(ext), is_client)
+        },
+    )
 }
 
 /// Sizes around the 1172-byte DATA payload of a 1200-byte packet (1168 with I-DATA), up to
@@ -244,52 +152,6 @@ impl Load {
 const SIZES: &[usize] = &[
     16, 17, 100, 1000, 1168, 1169, 1172, 1173, 2345, 4000, 9000, 66_000,
 ];
-
-/// Sends `load` from `from` to the other node and checks every message with a [`Checker`]:
-/// content intact, exactly once, per-stream order for ordered streams.
-fn transfer(sim: &mut Net, from: NodeId, load: Load, limit: Duration) -> Checker {
-    let to = if from == CLIENT { SERVER } else { CLIENT };
-    let unordered_stream = load.streams - 1;
-    let unordered_set = HashSet::from([unordered_stream]);
-    let mut checker = Checker::new();
-    let deadline = sim.now() + limit;
-    let mut i = 0usize;
-    loop {
-        while i < load.count {
-            let stream = (i % usize::from(load.streams)) as u16;
-            let unordered = stream == unordered_stream;
-            let size = load.sizes[i % load.sizes.len()];
-            let (id, payload) = checker.payload(stream, unordered, size);
-            let now = sim.now();
-            if !peer(sim, from).send(now, stream, payload, unordered) {
-                break;
-            }
-            checker.sent(id);
-            i += 1;
-        }
-        let step = sim.now() + ms(10);
-        sim.run_until(step).expect("no livelock");
-        for msg in peer(sim, to).read(&unordered_set) {
-            assert_eq!(msg.ppid, Ppid(PPID));
-            if let Err(v) = checker.received(&msg) {
-                panic!("invariant broken at {:?}: {v}", sim.elapsed());
-            }
-        }
-        if i == load.count && checker.received_count() == load.count {
-            break;
-        }
-        assert!(
-            sim.now() < deadline,
-            "transfer not done after {limit:?}: {}/{} delivered",
-            checker.received_count(),
-            load.count
-        );
-    }
-    checker.all_delivered().expect("every message delivered");
-    assert_eq!(checker.bytes_received(), load.bytes() as u64);
-    assert!(peer(sim, CLIENT).established() && peer(sim, SERVER).established());
-    checker
-}
 
 /// Messages of 1 to 15 bytes (below the [`Checker`]'s header) on one ordered stream: every
 /// one arrives once, in order, byte for byte.
@@ -316,183 +178,6 @@ fn tiny(sim: &mut Net, from: NodeId) {
         })
         .collect();
     assert_eq!(got, sent, "tiny messages, in order");
-}
-
-/// Every packet captured so far, one line each (time, sender, chunks), to document what
-/// each side sent. Ends the capture.
-fn dump(sim: &mut Net) -> String {
-    use braid_wire::pcap::{sctp_payload, PcapReader};
-    use braid_wire::{ChecksumPolicy, Chunk, Packet};
-    use std::fmt::Write;
-    let pcap = sim.take_pcap();
-    let mut reader = PcapReader::new(&pcap[..]).expect("pcap");
-    let mut out = String::new();
-    while let Some(record) = reader.next_record().expect("record") {
-        let frame = sctp_payload(reader.link_type(), &record.data).expect("SCTP");
-        let from = if frame.src == CLIENT.address().ip() {
-            "client"
-        } else {
-            "server"
-        };
-        let _ = write!(out, "{:?} {from}:", record.timestamp);
-        let Ok(packet) = Packet::parse(frame.sctp, ChecksumPolicy::ZeroAllowed) else {
-            out.push_str(" (bad packet)\n");
-            continue;
-        };
-        let _ = write!(
-            out,
-            " [tag {:#x} crc {:#x}]",
-            packet.header().verification_tag,
-            packet.header().checksum
-        );
-        for raw in packet.raw_chunks() {
-            match raw.parse() {
-                Ok(Chunk::Data(d)) => {
-                    let _ = write!(
-                        out,
-                        " DATA(tsn {:?} sid {} ssn {:?} len {}{}{}{})",
-                        d.tsn,
-                        d.stream_id,
-                        d.ssn,
-                        d.payload.len(),
-                        if d.unordered { " U" } else { "" },
-                        if d.beginning { " B" } else { "" },
-                        if d.ending { " E" } else { "" },
-                    );
-                }
-                Ok(Chunk::IData(d)) => {
-                    let _ = write!(
-                        out,
-                        " I-DATA(tsn {:?} sid {} mid {:?} fsn {:?} len {}{}{}{})",
-                        d.tsn,
-                        d.stream_id,
-                        d.mid,
-                        d.fsn,
-                        d.payload.len(),
-                        if d.unordered { " U" } else { "" },
-                        if d.beginning { " B" } else { "" },
-                        if d.ending { " E" } else { "" },
-                    );
-                }
-                Ok(Chunk::Sack(a)) => {
-                    let _ = write!(
-                        out,
-                        " SACK(cum {:?} rwnd {} gaps {} dups {})",
-                        a.cumulative_tsn_ack,
-                        a.a_rwnd,
-                        a.gap_blocks.len(),
-                        a.duplicate_tsns.len()
-                    );
-                }
-                Ok(c @ (Chunk::Init(_) | Chunk::InitAck(_))) => {
-                    let _ = write!(out, " {c:?}");
-                }
-                Ok(c @ (Chunk::Shutdown(_) | Chunk::Abort(_) | Chunk::Error(_))) => {
-                    let _ = write!(out, " {c:?}");
-                }
-                Ok(c) => {
-                    let _ = write!(out, " {}", c.name());
-                }
-                Err(e) => {
-                    let _ = write!(out, " (type {} unparsed: {e})", raw.chunk_type);
-                }
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// What the wire showed, per side (index = node id). Ends the capture.
-#[derive(Debug, Default)]
-struct Wire {
-    /// Initial TSN from the INIT / INIT ACK.
-    initial_tsn: [Option<u32>; 2],
-    /// TSNs of the DATA and I-DATA chunks sent.
-    data_tsns: [Vec<u32>; 2],
-    /// I-DATA chunks sent.
-    idata: [usize; 2],
-    /// DATA chunks (U bit, stream) sent.
-    data_u: [Vec<(bool, u16)>; 2],
-    /// Cumulative TSN Ack of each SHUTDOWN sent.
-    shutdown_cum_acks: [Vec<u32>; 2],
-    /// Chunk names per side, in order, excluding DATA, I-DATA and SACK.
-    control: [Vec<&'static str>; 2],
-    /// Packets with a zero checksum / with a CRC32c, per side.
-    zero_checksum: [usize; 2],
-    crc: [usize; 2],
-    /// The chunk names of each packet sent with a CRC32c, per side.
-    crc_packets: [Vec<Vec<&'static str>>; 2],
-    /// Packets whose ports were not 5000/5000.
-    bad_ports: usize,
-}
-
-impl Wire {
-    /// Everything but the per-chunk lists.
-    fn summary(&self) -> String {
-        format!(
-            "initial TSNs {:?}, DATA/I-DATA chunks [{}, {}], I-DATA {:?}, SHUTDOWN cum acks \
-             {:?}, control {:?}, zero-checksum packets {:?}, CRC32c packets {:?}, bad ports {}",
-            self.initial_tsn,
-            self.data_tsns[0].len(),
-            self.data_tsns[1].len(),
-            self.idata,
-            self.shutdown_cum_acks,
-            self.control,
-            self.zero_checksum,
-            self.crc_packets,
-            self.bad_ports
-        )
-    }
-}
-
-fn wire(sim: &mut Net) -> Wire {
-    use braid_wire::pcap::{sctp_payload, PcapReader};
-    use braid_wire::{ChecksumPolicy, Chunk, Packet};
-    no_packet_above(sim.trace(), MTU).expect("no packet above the MTU");
-    let pcap = sim.take_pcap();
-    let mut reader = PcapReader::new(&pcap[..]).expect("pcap");
-    let mut w = Wire::default();
-    while let Some(record) = reader.next_record().expect("record") {
-        let frame = sctp_payload(reader.link_type(), &record.data).expect("SCTP");
-        let side = usize::from(frame.src != CLIENT.address().ip());
-        let packet = Packet::parse(frame.sctp, ChecksumPolicy::ZeroAllowed).expect("valid packet");
-        let h = packet.header();
-        if (h.src_port, h.dst_port) != (5000, 5000) {
-            w.bad_ports += 1;
-        }
-        if h.checksum == 0 {
-            w.zero_checksum[side] += 1;
-        } else {
-            w.crc[side] += 1;
-            let names = packet
-                .raw_chunks()
-                .map(|r| r.parse().map_or("?", |c| c.name()))
-                .collect();
-            w.crc_packets[side].push(names);
-        }
-        for raw in packet.raw_chunks() {
-            let chunk = raw.parse().expect("valid chunk");
-            match &chunk {
-                Chunk::Init(c) | Chunk::InitAck(c) => w.initial_tsn[side] = Some(c.initial_tsn.0),
-                Chunk::Data(d) => {
-                    w.data_tsns[side].push(d.tsn.0);
-                    w.data_u[side].push((d.unordered, d.stream_id));
-                }
-                Chunk::IData(d) => {
-                    w.data_tsns[side].push(d.tsn.0);
-                    w.data_u[side].push((d.unordered, d.stream_id));
-                    w.idata[side] += 1;
-                }
-                Chunk::Shutdown(c) => w.shutdown_cum_acks[side].push(c.cumulative_tsn_ack.0),
-                _ => {}
-            }
-            if !matches!(chunk, Chunk::Data(_) | Chunk::IData(_) | Chunk::Sack(_)) {
-                w.control[side].push(chunk.name());
-            }
-        }
-    }
-    w
 }
 
 /// Checks the U bit of every DATA / I-DATA chunk: set exactly on `unordered_stream`.
@@ -784,15 +469,7 @@ fn shutdown(client: Who, initiator: Who, seed: u64) {
     }
     let now = sim.now();
     peer(&mut sim, from).shutdown(now);
-    let deadline = sim.now() + secs(30);
-    let mut done = false;
-    while sim.now() < deadline && !done {
-        sim.run_for(ms(10)).expect("no livelock");
-        for msg in peer(&mut sim, to).read(&HashSet::new()) {
-            checker.received(&msg).expect("invariants hold");
-        }
-        done = peer(&mut sim, CLIENT).closed() && peer(&mut sim, SERVER).closed();
-    }
+    let done = until_closed(&mut sim, to, &mut checker);
     checker
         .all_delivered()
         .expect("data queued before the shutdown delivered");

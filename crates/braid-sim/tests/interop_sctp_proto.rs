@@ -12,25 +12,28 @@
 //! `Instant::now()` (not the simulated clock) in `Endpoint::connect`; nothing in these tests
 //! depends on those values.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use braid_proto::{
-    Association, AssociationConfig, CloseReason, Event, Message, Ports, Ppid, SendError,
-    SendOptions, StreamId,
-};
+use braid_proto::{AssociationConfig, CloseReason, Event, Message, Ppid, StreamId};
 use braid_sim::check::{no_packet_above, Checker};
 use braid_sim::{ms, secs, LinkConfig, LinkId, NodeId, Sim};
 use bytes::Bytes;
 use sctp_proto::{PayloadProtocolIdentifier, ReliabilityType};
 
-/// Largest SCTP packet either side sends (Braid's default `max_packet_size`).
-const MTU: usize = 1200;
 /// `sctp-proto` sizes packets as `max_payload_size` + 12 (common header) + 16 (DATA header).
 const PROTO_MAX_PAYLOAD: u32 = (MTU - 28) as u32;
 
 #[path = "common/mixed.rs"]
 mod mixed;
+
+use mixed::{clean, connect, dump, lossy, peer, transfer, until_closed, Load, Wire, MTU};
+
+/// The capture; `sctp-proto` never sends zero checksums, so every CRC32c must be right.
+fn wire(sim: &mut Net) -> Wire {
+    mixed::wire(sim, braid_wire::ChecksumPolicy::Crc32c)
+}
 #[path = "common/sctp_proto.rs"]
 mod sp;
 
@@ -39,6 +42,7 @@ use sp::ProtoNode;
 /// A node of the mixed simulation.
 type Peer = mixed::Peer<ProtoNode>;
 
+/// The test's workload on `sctp-proto`: messages on any stream, ordered or not, read whole.
 impl mixed::Foreign for ProtoNode {
     fn established(&self) -> bool {
         ProtoNode::established(self)
@@ -47,20 +51,9 @@ impl mixed::Foreign for ProtoNode {
     fn closed(&self) -> bool {
         ProtoNode::closed(self)
     }
-}
 
-/// `sctp-proto`'s settings here: the shared ones, its packets at most [`MTU`] bytes.
-fn proto_client(remote: SocketAddr) -> ProtoNode {
-    ProtoNode::client(remote, PROTO_MAX_PAYLOAD, sp::base_transport())
-}
-
-fn proto_server(remote: SocketAddr) -> ProtoNode {
-    ProtoNode::server(remote, PROTO_MAX_PAYLOAD, sp::base_transport())
-}
-
-/// The test's workload on `sctp-proto`: messages on any stream, ordered or not, read whole.
-impl ProtoNode {
-    fn send(&mut self, stream: u16, payload: &Bytes, unordered: bool) {
+    /// Never refuses: `sctp-proto` buffers without a limit.
+    fn send(&mut self, _now: Instant, stream: u16, payload: &Bytes, unordered: bool) -> bool {
         let first = self.opened.insert(stream);
         let a = self.assoc();
         // A stream the peer already sent on exists (accepted); others are opened.
@@ -78,9 +71,11 @@ impl ProtoNode {
             .write_sctp(payload, PayloadProtocolIdentifier::Binary)
             .expect("write");
         assert_eq!(n, payload.len());
+        true
     }
 
-    fn read(&mut self) -> Vec<Message> {
+    /// `sctp-proto`'s read API does not expose the U bit of a received message.
+    fn read(&mut self, unordered: &HashSet<u16>) -> Vec<Message> {
         let mut got = Vec::new();
         let Some(a) = self.assoc.as_mut() else {
             return got;
@@ -95,51 +90,26 @@ impl ProtoNode {
                 got.push(Message {
                     stream: StreamId(id),
                     ppid: Ppid(chunks.ppi as u32),
-                    unordered: self.unordered_streams.contains(&id),
+                    unordered: unordered.contains(&id),
                     payload: buf.into(),
                 });
             }
         }
         got
     }
+
+    fn shutdown(&mut self, _now: Instant) {
+        self.assoc().shutdown().expect("shutdown");
+    }
 }
 
-impl Peer {
-    /// Queues one message; `false` when the send buffer is full (Braid only).
-    fn send(&mut self, now: Instant, stream: u16, payload: Bytes, unordered: bool) -> bool {
-        match self {
-            Peer::Braid(a) => {
-                let opts = SendOptions {
-                    unordered,
-                    ppid: Ppid(53),
-                    ..SendOptions::default()
-                };
-                match a.send(now, StreamId(stream), payload, &opts) {
-                    Ok(()) => true,
-                    Err(SendError::BufferFull { .. }) => false,
-                    Err(e) => panic!("Braid send failed: {e}"),
-                }
-            }
-            Peer::Other(p) => {
-                p.send(stream, &payload, unordered);
-                true
-            }
-        }
-    }
+/// `sctp-proto`'s settings here: the shared ones, its packets at most [`MTU`] bytes.
+fn proto_client(remote: SocketAddr) -> ProtoNode {
+    ProtoNode::client(remote, PROTO_MAX_PAYLOAD, sp::base_transport())
+}
 
-    fn read(&mut self) -> Vec<Message> {
-        match self {
-            Peer::Braid(a) => std::iter::from_fn(|| a.read_message()).collect(),
-            Peer::Other(p) => p.read(),
-        }
-    }
-
-    fn shutdown(&mut self, now: Instant) {
-        match self {
-            Peer::Braid(a) => a.shutdown(now),
-            Peer::Other(p) => p.assoc().shutdown().expect("shutdown"),
-        }
-    }
+fn proto_server(remote: SocketAddr) -> ProtoNode {
+    ProtoNode::server(remote, PROTO_MAX_PAYLOAD, sp::base_transport())
 }
 
 type Net = Sim<Peer>;
@@ -152,179 +122,16 @@ enum Who {
     Proto,
 }
 
-fn peer(sim: &mut Net, id: NodeId) -> &mut Peer {
-    sim.node_mut(id).expect("node")
-}
-
 /// Client and server over links with `link` in both directions.
 fn build(seed: u64, client: Who, link: &LinkConfig) -> Net {
-    let mut sim = Sim::new(seed);
-    sim.enable_capture();
-    let now = sim.now();
-    let (cs, ss) = (sim.next_seed(), sim.next_seed());
-    let c = match client {
-        Who::Braid => Peer::Braid(Box::new(Association::connect(
-            now,
-            AssociationConfig::default(),
-            Ports::default(),
-            cs,
-            Some(SERVER.address()),
-        ))),
-        Who::Proto => Peer::Other(Box::new(proto_client(SERVER.address()))),
-    };
-    let s = match client {
-        Who::Proto => Peer::Braid(Box::new(Association::accept(
-            now,
-            AssociationConfig::default(),
-            Ports::default(),
-            ss,
-            Some(CLIENT.address()),
-        ))),
-        Who::Braid => Peer::Other(Box::new(proto_server(CLIENT.address()))),
-    };
-    let c = sim.add_node(c);
-    let s = sim.add_node(s);
-    sim.connect(c, s, link.clone(), link.clone());
-    sim
-}
-
-fn clean(delay: Duration) -> LinkConfig {
-    mixed::clean(delay, MTU)
-}
-
-fn lossy(loss: f64) -> LinkConfig {
-    mixed::lossy(loss, MTU)
-}
-
-fn connect(sim: &mut Net) {
-    let up = mixed::connect(sim);
-    assert!(up, "handshake did not finish");
-}
-
-/// `count` messages of `size` bytes round robin over `streams` streams, the last unordered.
-#[derive(Clone, Copy)]
-struct Load {
-    count: usize,
-    size: usize,
-    streams: u16,
-}
-
-/// Sends `load` from `from` to the other node and checks every message with a [`Checker`].
-fn transfer(sim: &mut Net, from: NodeId, load: Load, limit: Duration) -> Checker {
-    let to = if from == CLIENT { SERVER } else { CLIENT };
-    let unordered_stream = load.streams - 1;
-    if let Peer::Other(p) = peer(sim, to) {
-        p.unordered_streams.insert(unordered_stream);
-    }
-    let mut checker = Checker::new();
-    let deadline = sim.now() + limit;
-    let mut i = 0usize;
-    loop {
-        while i < load.count {
-            let stream = (i % usize::from(load.streams)) as u16;
-            let unordered = stream == unordered_stream;
-            let (id, payload) = checker.payload(stream, unordered, load.size);
-            let now = sim.now();
-            if !peer(sim, from).send(now, stream, payload, unordered) {
-                break;
-            }
-            checker.sent(id);
-            i += 1;
-        }
-        let step = sim.now() + ms(10);
-        sim.run_until(step).expect("no livelock");
-        for msg in peer(sim, to).read() {
-            if let Err(v) = checker.received(&msg) {
-                panic!("invariant broken at {:?}: {v}", sim.elapsed());
-            }
-        }
-        if i == load.count && checker.received_count() == load.count {
-            break;
-        }
-        assert!(
-            sim.now() < deadline,
-            "transfer not done after {limit:?}: {}/{} delivered",
-            checker.received_count(),
-            load.count
-        );
-    }
-    checker.all_delivered().expect("every message delivered");
-    assert!(peer(sim, CLIENT).established() && peer(sim, SERVER).established());
-    checker
-}
-
-/// Every packet captured so far, one line each (time, sender, chunks), to document what
-/// each side sent. Ends the capture.
-fn dump(sim: &mut Net) -> String {
-    use braid_wire::pcap::{sctp_payload, PcapReader};
-    use braid_wire::{ChecksumPolicy, Chunk, Packet};
-    use std::fmt::Write;
-    let pcap = sim.take_pcap();
-    let mut reader = PcapReader::new(&pcap[..]).expect("pcap");
-    let mut out = String::new();
-    while let Some(record) = reader.next_record().expect("record") {
-        let frame = sctp_payload(reader.link_type(), &record.data).expect("SCTP");
-        let from = if frame.src == CLIENT.address().ip() {
-            "client"
+    let config = AssociationConfig::default();
+    mixed::build(seed, link, client == Who::Braid, config, |_, is_client| {
+        if is_client {
+            proto_client(SERVER.address())
         } else {
-            "server"
-        };
-        let _ = write!(out, "{:?} {from}:", record.timestamp);
-        let Ok(packet) = Packet::parse(frame.sctp, ChecksumPolicy::default()) else {
-            out.push_str(" (bad packet)\n");
-            continue;
-        };
-        for raw in packet.raw_chunks() {
-            match raw.parse() {
-                Ok(Chunk::Data(d)) => {
-                    let _ = write!(
-                        out,
-                        " DATA(tsn {:?} sid {} ssn {:?}{}{}{})",
-                        d.tsn,
-                        d.stream_id,
-                        d.ssn,
-                        if d.unordered { " U" } else { "" },
-                        if d.beginning { " B" } else { "" },
-                        if d.ending { " E" } else { "" },
-                    );
-                }
-                Ok(Chunk::Sack(a)) => {
-                    let _ = write!(
-                        out,
-                        " SACK(cum {:?} rwnd {} gaps {} dups {})",
-                        a.cumulative_tsn_ack,
-                        a.a_rwnd,
-                        a.gap_blocks.len(),
-                        a.duplicate_tsns.len()
-                    );
-                }
-                Ok(Chunk::Init(c) | Chunk::InitAck(c)) => {
-                    let _ = write!(
-                        out,
-                        " {}(tag {:#x} tsn {:?} os {} mis {} rwnd {} params {})",
-                        raw.parse().map_or("?", |c| c.name()),
-                        c.initiate_tag,
-                        c.initial_tsn,
-                        c.outbound_streams,
-                        c.inbound_streams,
-                        c.a_rwnd,
-                        c.params.len()
-                    );
-                }
-                Ok(c @ (Chunk::Shutdown(_) | Chunk::Abort(_) | Chunk::Error(_))) => {
-                    let _ = write!(out, " {c:?}");
-                }
-                Ok(c) => {
-                    let _ = write!(out, " {}", c.name());
-                }
-                Err(e) => {
-                    let _ = write!(out, " (type {} unparsed: {e})", raw.chunk_type);
-                }
-            }
+            proto_server(CLIENT.address())
         }
-        out.push('\n');
-    }
-    out
+    })
 }
 
 /// Parses the capture and checks that every DATA chunk on `unordered_stream` has the U
@@ -359,7 +166,7 @@ fn check_wire(sim: &mut Net, unordered_stream: u16) -> usize {
 
 const LOAD: Load = Load {
     count: 400,
-    size: 3000,
+    sizes: &[3000],
     streams: 4,
 };
 
@@ -462,43 +269,6 @@ fn loss_5_percent_proto_client_braid_server() {
     loss(Who::Proto, 8, 0.05, secs(300));
 }
 
-/// What the wire showed, per side: the initial TSN (INIT / INIT ACK), the TSNs of the
-/// DATA chunks sent, and the Cumulative TSN Ack of each SHUTDOWN sent. Ends the capture.
-#[derive(Debug, Default)]
-struct Wire {
-    initial_tsn: [Option<u32>; 2],
-    data_tsns: [Vec<u32>; 2],
-    shutdown_cum_acks: [Vec<u32>; 2],
-    /// Chunk names per side, in order, excluding DATA and SACK.
-    control: [Vec<&'static str>; 2],
-}
-
-fn wire(sim: &mut Net) -> Wire {
-    use braid_wire::pcap::{sctp_payload, PcapReader};
-    use braid_wire::{ChecksumPolicy, Chunk, Packet};
-    let pcap = sim.take_pcap();
-    let mut reader = PcapReader::new(&pcap[..]).expect("pcap");
-    let mut w = Wire::default();
-    while let Some(record) = reader.next_record().expect("record") {
-        let frame = sctp_payload(reader.link_type(), &record.data).expect("SCTP");
-        let side = usize::from(frame.src != CLIENT.address().ip());
-        let packet = Packet::parse(frame.sctp, ChecksumPolicy::default()).expect("valid packet");
-        for raw in packet.raw_chunks() {
-            let chunk = raw.parse().expect("valid chunk");
-            match &chunk {
-                Chunk::Init(c) | Chunk::InitAck(c) => w.initial_tsn[side] = Some(c.initial_tsn.0),
-                Chunk::Data(d) => w.data_tsns[side].push(d.tsn.0),
-                Chunk::Shutdown(c) => w.shutdown_cum_acks[side].push(c.cumulative_tsn_ack.0),
-                _ => {}
-            }
-            if !matches!(chunk, Chunk::Data(_) | Chunk::Sack(_)) {
-                w.control[side].push(chunk.name());
-            }
-        }
-    }
-    w
-}
-
 /// Serial-number "a > b" (RFC 9260 §1.6, 32 bits).
 fn tsn_after(a: u32, b: u32) -> bool {
     a != b && a.wrapping_sub(b) < 1 << 31
@@ -524,15 +294,7 @@ fn braid_shutdown(client: Who, seed: u64) {
     }
     let now = sim.now();
     peer(&mut sim, braid).shutdown(now);
-    let deadline = sim.now() + secs(30);
-    let mut done = false;
-    while sim.now() < deadline && !done {
-        sim.run_for(ms(10)).expect("no livelock");
-        for msg in peer(&mut sim, proto).read() {
-            checker.received(&msg).expect("invariants hold");
-        }
-        done = peer(&mut sim, CLIENT).closed() && peer(&mut sim, SERVER).closed();
-    }
+    let done = until_closed(&mut sim, proto, &mut checker);
     checker
         .all_delivered()
         .expect("data queued before SHUTDOWN delivered");
@@ -611,7 +373,7 @@ fn proto_shutdown(client: Who, seed: u64) {
         checker.sent(id);
     }
     sim.run_for(secs(2)).expect("no livelock");
-    for msg in peer(&mut sim, braid).read() {
+    for msg in peer(&mut sim, braid).read(&HashSet::new()) {
         checker.received(&msg).expect("invariants hold");
     }
     checker
@@ -723,7 +485,7 @@ fn proto_shutdown_discards_queued_data() {
         .expect("no livelock");
     assert!(braid_closed, "Braid closed");
     sim.run_for(secs(5)).expect("no livelock");
-    assert_eq!(peer(&mut sim, SERVER).read().len(), 0);
+    assert_eq!(peer(&mut sim, SERVER).read(&HashSet::new()).len(), 0);
     assert!(matches!(
         checker.all_delivered(),
         Err(braid_sim::check::Violation::Missing { count: 10, .. })

@@ -1,6 +1,6 @@
 //! [`PacketBuilder`]: fills one packet, up to a size limit, in a caller-provided buffer.
 
-use crate::checksum::{crc32c, CHECKSUM_OFFSET};
+use crate::checksum::{write_crc32c, CHECKSUM_OFFSET};
 use crate::chunk::EncodeChunk;
 use crate::error::{Result, WireError};
 use crate::packet::{must_stand_alone, CommonHeader};
@@ -89,12 +89,7 @@ impl<'a> PacketBuilder<'a> {
     /// Writes the CRC32c and returns the packet length.
     pub fn finish_crc32c(self) -> usize {
         if let Some(packet) = self.out.get_mut(self.start..) {
-            // The checksum field was written as zero, so the CRC of the packet as it stands is
-            // the one RFC 9260 §6.8 asks for: one pass, no copy of the header.
-            let crc = crc32c(packet);
-            if let Some(field) = packet.get_mut(CHECKSUM_OFFSET..CHECKSUM_OFFSET + 4) {
-                field.copy_from_slice(&crc.to_le_bytes());
-            }
+            write_crc32c(packet);
         }
         self.out.len() - self.start
     }

@@ -50,7 +50,11 @@ pub fn stored_checksum(packet: &[u8]) -> Option<u32> {
 /// buffer is shorter than the common header.
 #[inline]
 pub fn write_crc32c(packet: &mut [u8]) {
-    if let Some(crc) = packet_crc32c(packet) {
+    // With the field zeroed, the CRC of the packet as it stands is the one §6.8 asks for:
+    // one pass, no copy of the header.
+    if let Some(field) = packet.get_mut(CHECKSUM_OFFSET..CHECKSUM_OFFSET + 4) {
+        field.fill(0);
+        let crc = crc32c(packet);
         if let Some(field) = packet.get_mut(CHECKSUM_OFFSET..CHECKSUM_OFFSET + 4) {
             field.copy_from_slice(&crc.to_le_bytes());
         }

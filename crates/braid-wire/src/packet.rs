@@ -216,19 +216,8 @@ impl Packet {
 
     /// The chunks, framed but not decoded. Never yields an error: framing was validated.
     pub fn raw_chunks(&self) -> impl Iterator<Item = RawChunk> + '_ {
-        let mut pos = CommonHeader::LEN;
-        core::iter::from_fn(move || {
-            if pos >= self.data.len() {
-                return None;
-            }
-            let at = next_tlv_at(&self.data, pos, "chunk", Padding::Required).ok()?;
-            pos = at.next;
-            Some(RawChunk {
-                chunk_type: at.head[0],
-                flags: at.head[1],
-                value: self.data.slice(at.value),
-            })
-        })
+        // A clone costs one reference count, as slicing the last chunk would.
+        self.clone().into_raw_chunks()
     }
 
     /// The chunks, decoded. An item is an error when that chunk's value is malformed; the

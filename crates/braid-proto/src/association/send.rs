@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use braid_wire::{Bytes, DataRef, EncodeChunk, Fsn, IDataRef, Mid, PacketBuilder, Sack, Ssn, Tsn};
+use braid_wire::{Bytes, DataRef, Fsn, IDataRef, Mid, PacketBuilder, Sack, Ssn, Tsn};
 
 use super::{Association, State};
 use crate::data::{Fragment, SendOptions};
@@ -273,8 +273,7 @@ impl Association {
             }) else {
                 break;
             };
-            let chunk = data_chunk(rt.tsn, rt.fragment, tx.interleaving);
-            if builder.push(&chunk).is_err() {
+            if push_fragment(builder, rt.tsn, rt.fragment, tx.interleaving).is_err() {
                 break;
             }
             self.stats.retransmissions += 1;
@@ -346,9 +345,7 @@ impl Association {
             };
             let tsn = tx.outstanding.next_tsn();
             let bytes = frag.payload.len();
-            let pushed = builder
-                .push(&data_chunk(tsn, &frag, tx.interleaving))
-                .is_ok();
+            let pushed = push_fragment(builder, tsn, &frag, tx.interleaving).is_ok();
             if !pushed || tx.outstanding.add(tsn, frag, path, now).is_err() {
                 // Cannot happen: the TSN is the next one and the size was checked.
                 break;
@@ -630,11 +627,16 @@ impl Association {
     }
 }
 
-/// The DATA or I-DATA chunk carrying a fragment under a TSN, borrowing its payload (written
-/// into the packet without touching the fragment's reference count).
-fn data_chunk(tsn: Tsn, f: &Fragment, interleaving: bool) -> DataChunkRef<'_> {
+/// Writes the DATA or I-DATA chunk carrying a fragment under a TSN, borrowing its payload
+/// (no reference count touched: the fragment stays with the outstanding chunks).
+fn push_fragment(
+    builder: &mut PacketBuilder<'_>,
+    tsn: Tsn,
+    f: &Fragment,
+    interleaving: bool,
+) -> braid_wire::Result<()> {
     if interleaving {
-        DataChunkRef::IData(IDataRef {
+        builder.push(&IDataRef {
             tsn,
             stream_id: f.stream.0,
             mid: Mid(f.seq),
@@ -647,7 +649,7 @@ fn data_chunk(tsn: Tsn, f: &Fragment, interleaving: bool) -> DataChunkRef<'_> {
             payload: &f.payload,
         })
     } else {
-        DataChunkRef::Data(DataRef {
+        builder.push(&DataRef {
             tsn,
             stream_id: f.stream.0,
             ssn: Ssn(f.seq as u16),
@@ -658,42 +660,5 @@ fn data_chunk(tsn: Tsn, f: &Fragment, interleaving: bool) -> DataChunkRef<'_> {
             immediate_sack: false,
             payload: &f.payload,
         })
-    }
-}
-
-/// A DATA or I-DATA chunk to encode.
-#[derive(Debug, Clone, Copy)]
-enum DataChunkRef<'a> {
-    Data(DataRef<'a>),
-    IData(IDataRef<'a>),
-}
-
-impl EncodeChunk for DataChunkRef<'_> {
-    fn chunk_type(&self) -> u8 {
-        match self {
-            Self::Data(c) => c.chunk_type(),
-            Self::IData(c) => c.chunk_type(),
-        }
-    }
-
-    fn chunk_flags(&self) -> u8 {
-        match self {
-            Self::Data(c) => c.chunk_flags(),
-            Self::IData(c) => c.chunk_flags(),
-        }
-    }
-
-    fn value_len(&self) -> usize {
-        match self {
-            Self::Data(c) => c.value_len(),
-            Self::IData(c) => c.value_len(),
-        }
-    }
-
-    fn write_value(&self, out: &mut Vec<u8>) {
-        match self {
-            Self::Data(c) => c.write_value(out),
-            Self::IData(c) => c.write_value(out),
-        }
     }
 }

@@ -42,9 +42,6 @@ pub struct ProtoNode {
     /// Every application event, in order (unless `keep_events` is off).
     pub events: Vec<sctp_proto::Event>,
     keep_events: bool,
-    /// Streams sent unordered on (`sctp-proto`'s read API does not expose the U bit of a
-    /// received message, so receivers take it from here).
-    pub unordered_streams: HashSet<u16>,
     /// Streams opened for sending.
     pub opened: HashSet<u16>,
 }
@@ -89,7 +86,6 @@ impl ProtoNode {
             out: VecDeque::new(),
             events: Vec::new(),
             keep_events: true,
-            unordered_streams: HashSet::new(),
             opened: HashSet::new(),
         }
     }
