@@ -148,7 +148,7 @@ fn parse_hex(line: &str) -> Option<Vec<u8>> {
         .split(|c: char| c.is_whitespace() || c == ':')
         .map(|w| w.trim_start_matches("0x"))
         .collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     (0..digits.len())

@@ -462,7 +462,7 @@ fn flood(scale: &Scale, mode: Drain) -> (Vec<FloodRow>, f64) {
             server.handle_datagram(now, from, init);
             done += 1;
             if let Drain::Every(n) = mode {
-                if done % n == 0 {
+                if done.is_multiple_of(n) {
                     sent += drain(&mut server, now, &mut out);
                 }
             }

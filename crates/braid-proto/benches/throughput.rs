@@ -406,7 +406,7 @@ struct RunSpec {
 
 impl RunSpec {
     fn name(&self) -> String {
-        let size = if self.message_size % 1024 == 0 {
+        let size = if self.message_size.is_multiple_of(1024) {
             format!("{}k", self.message_size / 1024)
         } else {
             self.message_size.to_string()
@@ -472,7 +472,7 @@ impl Verifier {
             p.first() == expect.first() && p.last() == expect.last(),
             "message {i}: wrong payload"
         );
-        if i % 1024 == 0 {
+        if i.is_multiple_of(1024) {
             assert!(p[..] == *expect, "message {i}: wrong payload");
         }
         self.next += 1;

@@ -344,7 +344,7 @@ fn run(case: Case, seed: u64, measure: Duration, trace: bool) -> Outcome {
         sim.run_until(now + ms(10)).expect("no livelock");
         received += sim.node_mut(SERVER).expect("server").read();
         let step = (sim.now() - start).as_millis() / 10;
-        if trace && step % 50 == 0 {
+        if trace && step.is_multiple_of(50) {
             if let Some(Peer::Braid(a)) = sim.node(CLIENT) {
                 let (Some(p), st) = (a.path_stats(PathId(0)), a.stats()) else {
                     continue;

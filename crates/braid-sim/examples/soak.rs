@@ -95,7 +95,7 @@ fn long_run(from: u64, seeds: u64, threads: usize) {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         p.add(r);
         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if n % 1000 == 0 {
+        if n.is_multiple_of(1000) {
             println!(
                 "{n}/{seeds} seeds, {} failures, {:?} virtual, {} B, wall {:?}",
                 p.failures.len(),

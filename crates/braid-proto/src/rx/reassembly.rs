@@ -1475,7 +1475,7 @@ mod tests {
             let mut out = Vec::new();
             for (i, (tsn, f)) in chunks.into_iter().enumerate() {
                 prop_assert_eq!(q.add(tsn, f), Ok(()));
-                if (i as u64 + shuffle_seed) % 3 == 0 {
+                if (i as u64 + shuffle_seed).is_multiple_of(3) {
                     out.extend(core::iter::from_fn(|| q.pop()));
                 }
             }

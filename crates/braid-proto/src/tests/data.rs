@@ -125,7 +125,7 @@ fn lost_data_is_retransmitted_and_delivered_once() {
         pair.run(Duration::from_secs(120), &mut |s, _| {
             if s.from == Side::A && s.is(braid_wire::chunk::chunk_type::DATA) {
                 n += 1;
-                if n % drop_every == 0 {
+                if n.is_multiple_of(drop_every) {
                     return Fate::Drop;
                 }
             }

@@ -1286,7 +1286,7 @@ fn slow_reader_and_fast_sender_fifty_mib() {
             ready * SIZE as u64 <= window + 4 * MTU as u64,
             "{ready} ready"
         );
-        if step % 10 == 0 {
+        if step.is_multiple_of(10) {
             if let Some(m) = pair.assoc_mut(Side::Z).read_message() {
                 read_bytes += m.payload.len() as u64;
                 got.push(m);

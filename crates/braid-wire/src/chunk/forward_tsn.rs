@@ -50,7 +50,7 @@ impl ChunkValue for ForwardTsn {
     fn parse(_flags: u8, value: &Bytes) -> Result<Self> {
         let mut r = Reader::new(value, "FORWARD-TSN chunk");
         let new_cumulative_tsn = Tsn(r.u32()?);
-        if r.remaining() % 4 != 0 {
+        if !r.remaining().is_multiple_of(4) {
             return Err(WireError::InvalidLength {
                 what: "FORWARD-TSN chunk",
                 len: value.len() + 4,

@@ -55,7 +55,7 @@ impl ChunkValue for IForwardTsn {
     fn parse(_flags: u8, value: &Bytes) -> Result<Self> {
         let mut r = Reader::new(value, "I-FORWARD-TSN chunk");
         let new_cumulative_tsn = Tsn(r.u32()?);
-        if r.remaining() % 8 != 0 {
+        if !r.remaining().is_multiple_of(8) {
             return Err(WireError::InvalidLength {
                 what: "I-FORWARD-TSN chunk",
                 len: value.len() + 4,

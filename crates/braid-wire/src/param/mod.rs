@@ -575,7 +575,7 @@ fn exact_empty(value: &Bytes, what: &'static str) -> Result<()> {
 
 /// A list of big-endian u16s filling the whole value.
 fn u16_list(value: &Bytes, what: &'static str) -> Result<Vec<u16>> {
-    if value.len() % 2 != 0 {
+    if !value.len().is_multiple_of(2) {
         return Err(WireError::InvalidLength {
             what,
             len: value.len(),
