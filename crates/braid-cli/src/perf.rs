@@ -309,15 +309,24 @@ async fn rtt(args: PerfArgs) -> Result<bool, Error> {
         })
     };
     let msg = Bytes::from(vec![7u8; SIZE]);
-    let mut sctp = Vec::with_capacity(args.pings);
-    for _ in 0..args.pings {
-        let t = Instant::now();
-        a.send(0, msg.clone(), &SendOptions::default()).await?;
-        if a.recv().await.is_none() {
-            return Err(Error::EndpointGone);
-        }
-        sctp.push(t.elapsed());
-    }
+    let pings = args.pings;
+    let (a, mut sctp) = {
+        let msg = msg.clone();
+        tokio::spawn(async move {
+            let mut sctp = Vec::with_capacity(pings);
+            for _ in 0..pings {
+                let t = Instant::now();
+                a.send(0, msg.clone(), &SendOptions::default()).await?;
+                if a.recv().await.is_none() {
+                    return Err(Error::EndpointGone);
+                }
+                sctp.push(t.elapsed());
+            }
+            Ok((a, sctp))
+        })
+        .await
+        .map_err(|_| Error::EndpointGone)??
+    };
     a.shutdown().await?;
     let _ = echo.await;
     drop((a, b));
@@ -328,7 +337,6 @@ async fn rtt(args: PerfArgs) -> Result<bool, Error> {
     let s = tokio::net::UdpSocket::bind(local).await?;
     let c = tokio::net::UdpSocket::bind(local).await?;
     c.connect(s.local_addr()?).await?;
-    let pings = args.pings;
     let responder = tokio::spawn(async move {
         let mut buf = [0u8; 2048];
         for _ in 0..pings {
@@ -343,14 +351,19 @@ async fn rtt(args: PerfArgs) -> Result<bool, Error> {
             }
         }
     });
-    let mut udp = Vec::with_capacity(args.pings);
-    let mut buf = [0u8; 2048];
-    for _ in 0..args.pings {
-        let t = Instant::now();
-        c.send(&msg).await?;
-        c.recv(&mut buf).await?;
-        udp.push(t.elapsed());
-    }
+    let mut udp = tokio::spawn(async move {
+        let mut udp = Vec::with_capacity(pings);
+        let mut buf = [0u8; 2048];
+        for _ in 0..pings {
+            let t = Instant::now();
+            c.send(&msg).await?;
+            c.recv(&mut buf).await?;
+            udp.push(t.elapsed());
+        }
+        Ok::<_, std::io::Error>(udp)
+    })
+    .await
+    .map_err(|_| Error::EndpointGone)??;
     let _ = responder.await;
 
     sctp.sort_unstable();

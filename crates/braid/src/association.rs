@@ -57,6 +57,17 @@ impl Shared {
     fn has_room(&self, queued: usize, len: usize) -> bool {
         queued == 0 || queued + len <= self.queue_limit
     }
+
+    /// Takes credit for `len` bytes if there is room (false also when another sender took
+    /// it first: look again).
+    fn try_take(&self, len: usize) -> bool {
+        let queued = self.queued.load(Ordering::Acquire);
+        self.has_room(queued, len)
+            && self
+                .queued
+                .compare_exchange(queued, queued + len, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
 }
 
 /// One SCTP association: send and receive messages, watch its status, shut it down.
@@ -145,21 +156,13 @@ impl Association {
         self.check_send(stream, len)?;
         let shared = &self.shared;
         // Take credit: wait while the driver holds more than its share of unsent bytes. A
-        // message larger than the limit goes alone.
-        loop {
+        // message larger than the limit goes alone. With room, no waiter is registered.
+        while !shared.try_take(len) {
             let notified = shared.send_space.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let queued = shared.queued.load(Ordering::Acquire);
-            if shared.has_room(queued, len) {
-                if shared
-                    .queued
-                    .compare_exchange(queued, queued + len, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-                {
-                    break;
-                }
-                continue;
+            if shared.try_take(len) {
+                break;
             }
             if let Status::Closed(reason) = &*self.status.borrow() {
                 return Err(Error::Closed(reason.clone()));

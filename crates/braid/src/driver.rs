@@ -19,6 +19,9 @@ use braid_proto::{
     SendOptions, StreamId,
 };
 use bytes::Bytes;
+use std::future::Future;
+use std::task::Poll;
+
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::association::{Association, AssociationStats, Shared, Status};
@@ -227,22 +230,29 @@ impl Driver {
         let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
         tokio::pin!(sleep);
         let mut commands_open = true;
+        // A command that woke the driver, handled at the top of the next turn.
+        let mut woken_by = None;
         loop {
+            // One clock reading per turn: timers run in milliseconds, and a read costs as much
+            // as a tenth of the turn.
             let now = Instant::now();
+            if let Some(c) = woken_by.take() {
+                self.command(now, c);
+            }
             commands_open &= self.take_commands(now);
             self.receive(now);
-            let now = Instant::now();
             if self.endpoint.poll_timeout().is_some_and(|t| t <= now) {
                 self.endpoint.handle_timeout(now);
             }
             self.feed_blocked_sends(now);
+            let mut now = now;
             if self.deliver(now) {
                 // Messages went to the application: let it run before packets go out, so
                 // that a reply it sends at once leaves in the same packet as the SACK (RFC
                 // 9260 §6.2 lets a SACK ride with outgoing DATA) instead of a packet of its
                 // own.
                 tokio::task::yield_now().await;
-                let now = Instant::now();
+                now = Instant::now();
                 commands_open &= self.take_commands(now);
                 self.feed_blocked_sends(now);
                 // Commands taken here (`ReadMore`, `Flushed`…) need their answers now: the
@@ -253,7 +263,7 @@ impl Driver {
             if (!commands_open || self.closing) && self.links.values().all(|l| l.closed) {
                 if self.io.blocked() {
                     // Let the last packets (SHUTDOWN COMPLETE, ABORT) go out.
-                    let _ = self.io.writable().await;
+                    let _ = std::future::poll_fn(|cx| self.io.poll_writable(cx)).await;
                     self.io.flush();
                 }
                 break;
@@ -268,20 +278,37 @@ impl Driver {
                 }
             }
             let blocked = self.io.blocked();
-            tokio::select! {
-                biased;
-                c = self.commands.recv(), if commands_open => match c {
-                    Some(c) => self.command(Instant::now(), c),
-                    None => commands_open = false,
-                },
-                r = self.io.readable() => {
-                    if let Err(e) = r {
-                        tracing::warn!("socket: {e}");
-                        break;
+            // Commands first, then the socket, then the timer. Polled by hand rather than
+            // through `select!`: the socket's readiness is asked with `poll_recv_ready`, whose
+            // one waker slot costs less than joining and leaving a list of waiters each turn.
+            let (commands, io, command) = (&mut self.commands, &self.io, &mut woken_by);
+            let wake = std::future::poll_fn(|cx| {
+                if commands_open {
+                    if let Poll::Ready(c) = commands.poll_recv(cx) {
+                        let open = c.is_some();
+                        *command = c;
+                        return Poll::Ready(Wake::Command { open });
                     }
                 }
-                _ = self.io.writable(), if blocked => {}
-                () = &mut sleep, if deadline.is_some() => {}
+                if let Poll::Ready(r) = io.poll_readable(cx) {
+                    return Poll::Ready(Wake::Readable(r));
+                }
+                if blocked && io.poll_writable(cx).is_ready() {
+                    return Poll::Ready(Wake::Other);
+                }
+                if deadline.is_some() && sleep.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Other);
+                }
+                Poll::Pending
+            })
+            .await;
+            match wake {
+                Wake::Command { open } => commands_open = open,
+                Wake::Readable(Err(e)) => {
+                    tracing::warn!("socket: {e}");
+                    break;
+                }
+                Wake::Readable(Ok(())) | Wake::Other => {}
             }
         }
         if let Some(p) = self.pcap.take() {
@@ -782,6 +809,17 @@ impl Driver {
         }
         self.io.flush();
     }
+}
+
+/// What ended the driver's wait.
+enum Wake {
+    /// A command (in the driver's slot for it), or with `open` false, word that every
+    /// sender is gone.
+    Command { open: bool },
+    /// The socket may be readable (or failed).
+    Readable(std::io::Result<()>),
+    /// The socket may be writable, or the timer fired.
+    Other,
 }
 
 /// Gives back send credit and wakes a waiting sender.

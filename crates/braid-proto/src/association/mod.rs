@@ -1084,6 +1084,8 @@ impl Association {
         let mut sack = self
             .take_due_sack()
             .map(|sack| (self.sack_destination(), sack));
+        // Cleared when a pending SACK was taken back because no DATA could follow it.
+        let mut piggyback = true;
         loop {
             let (target, retransmit_only) = self.data_target();
             // The packet's header comes from the SACK, else from the first control chunk, or,
@@ -1107,6 +1109,17 @@ impl Association {
                 verification_tag: tag,
                 checksum: 0,
             };
+            let carries_data = tag == self.peer_tag && tag != 0 && path == target;
+            // A delayed SACK rides with DATA going where the SACK would go (§6.1, §6.4).
+            let mut pending = None;
+            if piggyback
+                && sack.is_none()
+                && carries_data
+                && path == self.sack_destination()
+                && self.has_data_to_send()
+            {
+                pending = self.take_pending_sack();
+            }
             let start = buf.len();
             let mut builder = PacketBuilder::new(buf, header, self.config.max_packet_size);
             let mut taken = 0;
@@ -1116,6 +1129,11 @@ impl Association {
                     self.stats.control_dropped += 1;
                 }
                 taken += 1;
+            } else if let Some((chunk, _)) = &pending {
+                // Bounded to the packet size like a due SACK.
+                if builder.push(chunk).is_err() {
+                    self.stats.control_dropped += 1;
+                }
             }
             while let Some(next) = self.control.front() {
                 if next.path != path || next.tag != tag {
@@ -1134,8 +1152,22 @@ impl Association {
             }
             // DATA rides with control chunks of the association's own tag (§6.10 bundling),
             // in packets to the path data goes to.
-            if tag == self.peer_tag && tag != 0 && path == target {
+            let chunks_before = self.stats.data_chunks_sent + self.stats.retransmissions;
+            if carries_data {
                 self.fill_data(now, path, retransmit_only, &mut builder);
+            }
+            if let Some((_, undo)) = pending {
+                let data_went =
+                    self.stats.data_chunks_sent + self.stats.retransmissions != chunks_before;
+                if !data_went && taken == 0 {
+                    // Nothing followed the SACK (the window, or a message that fits a packet
+                    // only without it): the delayed SACK waits on, and the packet is built
+                    // again without it.
+                    buf.truncate(start);
+                    self.untake_sack(undo);
+                    piggyback = false;
+                    continue;
+                }
             }
             if builder.is_empty() {
                 buf.truncate(start);

@@ -30,6 +30,13 @@ pub(super) struct Receiver {
     pub(super) window: usize,
 }
 
+/// What taking a pending SACK changed, to undo it.
+#[derive(Debug)]
+pub(super) struct PendingSack {
+    schedule: (Option<Instant>, u32),
+    last_advertised: u32,
+}
+
 /// Extra bytes the reassembly buffer holds beyond the window, so the chunk that fills the
 /// cumulative TSN is always accepted (otherwise a buffer full of out-of-order data could
 /// wait forever for the one chunk that would let it drain).
@@ -242,8 +249,34 @@ impl Association {
         }
     }
 
+    /// A SACK for data the delayed-SACK timer is holding, to ride in front of outgoing DATA
+    /// (RFC 9260 §6.1, after rule D: a sender about to transmit DATA while received DATA is
+    /// unacknowledged, e.g. by delayed acknowledgement, should bundle a SACK with it within
+    /// the MTU). Comes with what [`untake_sack`](Self::untake_sack) needs to take it back
+    /// when no DATA goes after all.
+    pub(super) fn take_pending_sack(&mut self) -> Option<(Chunk, PendingSack)> {
+        self.take_sack_if(DataTracker::sack_pending)
+    }
+
+    /// Takes back a SACK from [`take_pending_sack`](Self::take_pending_sack) that was not
+    /// sent: the delayed-SACK timer runs on as before.
+    pub(super) fn untake_sack(&mut self, undo: PendingSack) {
+        if let Some(rx) = self.receiver.as_mut() {
+            rx.tracker.restore_schedule(undo.schedule);
+            rx.last_advertised = undo.last_advertised;
+            self.stats.sacks_sent = self.stats.sacks_sent.saturating_sub(1);
+        }
+    }
+
     /// The SACK to bundle at the front of the next packet, if one is due.
     pub(super) fn take_due_sack(&mut self) -> Option<Chunk> {
+        self.take_sack_if(DataTracker::sack_due)
+            .map(|(chunk, _)| chunk)
+    }
+
+    /// A SACK (RFC 9260 §3.3.4), if the tracker's schedule says `wanted`, with the schedule
+    /// as it was.
+    fn take_sack_if(&mut self, wanted: fn(&DataTracker) -> bool) -> Option<(Chunk, PendingSack)> {
         // Nothing is acknowledged once the association is gone (e.g. DATA then ABORT).
         if !self.state.is_up() {
             return None;
@@ -254,12 +287,16 @@ impl Association {
             .max_packet_size
             .saturating_sub(braid_wire::CommonHeader::LEN + 4);
         let rx = self.receiver.as_mut()?;
-        if !rx.tracker.sack_due() {
+        if !wanted(&rx.tracker) {
             return None;
         }
+        let undo = PendingSack {
+            schedule: rx.tracker.schedule(),
+            last_advertised: rx.last_advertised,
+        };
         rx.last_advertised = a_rwnd;
         self.stats.sacks_sent += 1;
-        Some(Chunk::Sack(rx.tracker.make_sack(a_rwnd, max)))
+        Some((Chunk::Sack(rx.tracker.make_sack(a_rwnd, max)), undo))
     }
 
     /// The last TSN received in sequence (SHUTDOWN's Cumulative TSN Ack).

@@ -353,6 +353,25 @@ impl DataTracker {
         self.due
     }
 
+    /// Whether data arrived that no SACK has acknowledged yet while none is due: the
+    /// delayed-SACK timer runs (no gaps, no duplicates, one packet).
+    pub(crate) fn sack_pending(&self) -> bool {
+        !self.due && self.deadline.is_some()
+    }
+
+    /// The delayed-SACK schedule, to put back with [`restore_schedule`](Self::restore_schedule)
+    /// if a SACK made while one was [pending](Self::sack_pending) is not sent after all
+    /// (such a SACK reported no duplicates, so nothing else is lost).
+    pub(crate) fn schedule(&self) -> (Option<Instant>, u32) {
+        (self.deadline, self.unacked_packets)
+    }
+
+    /// Puts back a schedule taken with [`schedule`](Self::schedule).
+    pub(crate) fn restore_schedule(&mut self, (deadline, unacked_packets): (Option<Instant>, u32)) {
+        self.deadline = deadline;
+        self.unacked_packets = unacked_packets;
+    }
+
     /// When the delayed-SACK timer fires, if armed.
     pub(crate) fn sack_deadline(&self) -> Option<Instant> {
         self.deadline

@@ -1687,3 +1687,91 @@ fn shutdown_with_data_outstanding_under_loss_delivers_everything() {
         "a loss was repaired during shutdown"
     );
 }
+
+/// Sends one message on stream 0 from `side`, now.
+fn send_from(pair: &mut Pair, side: Side, len: usize) {
+    let now = pair.now;
+    pair.assoc_mut(side)
+        .send(
+            now,
+            StreamId(0),
+            payload(0, 0, len),
+            &SendOptions::default(),
+        )
+        .unwrap();
+}
+
+/// Request and reply: the delayed SACK for each message rides in front of the reply's DATA
+/// (RFC 9260 §6.1, after rule D), so an echo exchange sends no SACK packets of its own, and
+/// each side's SACKs still acknowledge every TSN the other sent.
+#[test]
+fn a_reply_carries_the_delayed_sack() {
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
+    for round in 0..10 {
+        for side in [Side::A, Side::Z] {
+            send_from(&mut pair, side, 100);
+            let sent = pair.transmit_one(side);
+            let want = if round == 0 && side == Side::A {
+                // Nothing of Z's to acknowledge yet.
+                vec![chunk_type::DATA]
+            } else {
+                vec![chunk_type::SACK, chunk_type::DATA]
+            };
+            assert_eq!(sent.types(), want, "round {round}, {side:?}");
+            if let Some(sack) = sacks(&sent).first() {
+                // It acknowledges the message just read, the one this DATA answers.
+                assert_eq!(sack.cumulative_tsn_ack, last_tsn_sent(&pair, side.other()));
+            }
+            pair.deliver(&sent);
+            assert!(pair.transmit(side.other()).is_empty(), "the SACK waits");
+            assert_eq!(pair.read_all(side.other()).len(), 1);
+        }
+    }
+    // With no reply to ride on, the last SACK goes alone when the delayed-SACK timer fires.
+    assert!(pair.transmit(Side::A).is_empty());
+    pair.advance(ms(200));
+    let sent = pair.transmit_one(Side::A);
+    assert_eq!(sent.types(), vec![chunk_type::SACK]);
+    assert_eq!(
+        sacks(&sent)[0].cumulative_tsn_ack,
+        last_tsn_sent(&pair, Side::Z)
+    );
+    // Z acknowledged A's ten messages in its ten replies; A acknowledged nine of Z's replies
+    // in its next messages and the tenth alone.
+    for side in [Side::A, Side::Z] {
+        assert_eq!(pair.assoc(side).stats().sacks_sent, 10, "{side:?}");
+    }
+}
+
+/// The TSN of the last DATA chunk `side` put on the wire.
+fn last_tsn_sent(pair: &Pair, side: Side) -> Tsn {
+    pair.log
+        .iter()
+        .rev()
+        .filter(|(_, s)| s.from == side)
+        .find_map(|(_, s)| data_chunks(s).last().map(|d| d.tsn))
+        .expect("a DATA chunk")
+}
+
+/// A pending SACK does not push a packet-sized message into two packets: the message goes
+/// whole without it, and the SACK keeps its delayed-SACK timer.
+#[test]
+fn a_full_packet_goes_without_the_delayed_sack() {
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
+    send_from(&mut pair, Side::A, 100);
+    let sent = pair.transmit_one(Side::A);
+    pair.deliver(&sent);
+    assert!(pair.transmit(Side::Z).is_empty());
+    pair.advance(ms(50));
+    send_from(&mut pair, Side::Z, FULL);
+    let sent = pair.transmit_one(Side::Z);
+    assert_eq!(sent.types(), vec![chunk_type::DATA]);
+    assert_eq!(data_chunks(&sent)[0].payload.len(), FULL, "one whole chunk");
+    // 200 ms after A's DATA arrived, not after Z's packet.
+    pair.advance(ms(149));
+    assert!(pair.transmit(Side::Z).is_empty());
+    pair.advance(ms(1));
+    let sent = pair.transmit_one(Side::Z);
+    assert_eq!(sent.types(), vec![chunk_type::SACK]);
+    assert_eq!(pair.assoc(Side::Z).stats().sacks_sent, 1);
+}
