@@ -108,6 +108,56 @@ struct Work {
     closed: Vec<AssociationHandle>,
 }
 
+impl Work {
+    /// Notes that `assoc` was just driven: it may have packets, events and a new deadline.
+    fn touch(&mut self, handle: AssociationHandle, assoc: &Association) {
+        if self.in_transmit.insert(handle) {
+            self.transmit.push_back(handle);
+        }
+        if self.in_events.insert(handle) {
+            self.events.push_back(handle);
+        }
+        self.reschedule(handle, assoc.poll_timeout());
+    }
+
+    /// Notes that a packet reached `assoc`: it may have messages to read. (Only packets
+    /// complete messages; commands and timers do not.)
+    fn mark_readable(&mut self, handle: AssociationHandle, assoc: &Association) {
+        if assoc.readable_messages() > 0 && self.in_readable.insert(handle) {
+            self.readable.push_back(handle);
+        }
+    }
+
+    /// Re-indexes an association's next deadline.
+    fn reschedule(&mut self, handle: AssociationHandle, next: Option<Instant>) {
+        if self.scheduled.get(&handle).copied() != next {
+            if let Some(old) = self.scheduled.remove(&handle) {
+                self.deadlines.remove(&(old, handle));
+            }
+            if let Some(at) = next {
+                self.scheduled.insert(handle, at);
+                self.deadlines.insert((at, handle));
+            }
+        }
+    }
+}
+
+/// Routes the addresses of paths an association added by itself (learned from an INIT ACK,
+/// or added through `association_mut`). An address another association has keeps its route.
+fn route_new_remotes(
+    routes: &mut HashMap<(SocketAddr, u16), (AssociationHandle, PathId)>,
+    handle: AssociationHandle,
+    assoc: &mut Association,
+) {
+    let Some(new) = assoc.take_new_remotes() else {
+        return;
+    };
+    let port = assoc.ports().peer;
+    for (path, remote) in new {
+        routes.entry((remote, port)).or_insert((handle, path));
+    }
+}
+
 /// An SCTP endpoint: one SCTP port and many associations. It parses and verifies each
 /// datagram, routes it by the peer's address and port to its association, and answers the
 /// rest itself without allocating state: INITs get an INIT ACK with a signed State Cookie
@@ -176,7 +226,10 @@ impl Endpoint {
     /// outputs afterwards, as after any command.
     pub fn association_mut(&mut self, handle: AssociationHandle) -> Option<&mut Association> {
         let assoc = self.associations.get_mut(&handle)?;
-        self.work.touched.push(handle);
+        // Reading messages one by one hands out the same association again and again.
+        if self.work.touched.last() != Some(&handle) {
+            self.work.touched.push(handle);
+        }
         Some(assoc)
     }
 
@@ -230,55 +283,17 @@ impl Endpoint {
         self.associations.insert(handle, assoc);
         self.routes.insert((remote, peer_port), (handle, PathId(0)));
         self.touch(handle);
-        self.mark_readable(handle);
+        if let Some(assoc) = self.associations.get(&handle) {
+            self.work.mark_readable(handle, assoc);
+        }
         handle
     }
 
     /// Notes that an association was just driven: it may have packets, events and a new
     /// deadline.
     fn touch(&mut self, handle: AssociationHandle) {
-        if !self.associations.contains_key(&handle) {
-            return;
-        }
-        let w = &mut self.work;
-        if w.in_transmit.insert(handle) {
-            w.transmit.push_back(handle);
-        }
-        if w.in_events.insert(handle) {
-            w.events.push_back(handle);
-        }
-        self.reschedule(handle);
-    }
-
-    /// Notes that a packet reached an association: it may have messages to read. (Only
-    /// packets complete messages; commands and timers do not.)
-    fn mark_readable(&mut self, handle: AssociationHandle) {
-        let w = &mut self.work;
-        if self
-            .associations
-            .get(&handle)
-            .is_some_and(|a| a.readable_messages() > 0)
-            && w.in_readable.insert(handle)
-        {
-            w.readable.push_back(handle);
-        }
-    }
-
-    /// Re-indexes an association's next deadline.
-    fn reschedule(&mut self, handle: AssociationHandle) {
-        let next = self
-            .associations
-            .get(&handle)
-            .and_then(Association::poll_timeout);
-        let w = &mut self.work;
-        if w.scheduled.get(&handle).copied() != next {
-            if let Some(old) = w.scheduled.remove(&handle) {
-                w.deadlines.remove(&(old, handle));
-            }
-            if let Some(at) = next {
-                w.scheduled.insert(handle, at);
-                w.deadlines.insert((at, handle));
-            }
+        if let Some(assoc) = self.associations.get(&handle) {
+            self.work.touch(handle, assoc);
         }
     }
 
@@ -290,8 +305,10 @@ impl Endpoint {
         // Taken and put back, so that its buffer is reused (`touch` adds nothing to it).
         let mut touched = std::mem::take(&mut self.work.touched);
         for h in touched.drain(..) {
-            self.sync_routes(h);
-            self.touch(h);
+            if let Some(assoc) = self.associations.get_mut(&h) {
+                route_new_remotes(&mut self.routes, h, assoc);
+                self.work.touch(h, assoc);
+            }
         }
         self.work.touched = touched;
     }
@@ -347,19 +364,11 @@ impl Endpoint {
         Ok(path)
     }
 
-    /// Routes the addresses of paths an association added by itself (learned from an INIT
-    /// ACK, or added through `association_mut`). An address another association has keeps
-    /// its route.
+    /// Routes the addresses of paths an association added by itself (see
+    /// [`route_new_remotes`]).
     fn sync_routes(&mut self, handle: AssociationHandle) {
-        let Some(assoc) = self.associations.get_mut(&handle) else {
-            return;
-        };
-        let Some(new) = assoc.take_new_remotes() else {
-            return;
-        };
-        let port = assoc.ports().peer;
-        for (path, remote) in new {
-            self.routes.entry((remote, port)).or_insert((handle, path));
+        if let Some(assoc) = self.associations.get_mut(&handle) {
+            route_new_remotes(&mut self.routes, handle, assoc);
         }
     }
 
@@ -398,16 +407,17 @@ impl Endpoint {
         };
         if let Some((handle, path)) = route {
             if let Some(assoc) = self.associations.get_mut(&handle) {
+                let before = assoc.local_tag();
                 assoc.handle_parsed(now, path, packet, &self.keys);
                 let tag = assoc.local_tag();
-                if self.tags.get(&tag) != Some(&handle) {
+                if tag != before && self.tags.get(&tag) != Some(&handle) {
                     // A restart gave the association a new tag.
                     self.tags.retain(|_, v| *v != handle);
                     self.tags.insert(tag, handle);
                 }
-                self.sync_routes(handle);
-                self.touch(handle);
-                self.mark_readable(handle);
+                route_new_remotes(&mut self.routes, handle, assoc);
+                self.work.touch(handle, assoc);
+                self.work.mark_readable(handle, assoc);
                 return;
             }
         }
@@ -642,7 +652,7 @@ impl Endpoint {
             if let Some(assoc) = self.associations.get_mut(&handle) {
                 if let Some(t) = assoc.poll_transmit(now, buf) {
                     // Sending may start timers (T3-rtx, §6.3.2 R1): re-index the deadline.
-                    self.reschedule(handle);
+                    self.work.reschedule(handle, assoc.poll_timeout());
                     // Every association the endpoint owns was made with a remote address.
                     if let Some(remote) = t.remote {
                         return Some(EndpointTransmit {
