@@ -781,15 +781,21 @@ static void handle_notification(const uint8_t *buf, size_t len)
 /* ------------------------------------------------------------------ */
 /* receive / send                                                       */
 
-static void abort_assoc(void)
+/* Closes the association with an ABORT (SO_LINGER 0), sends it, and ends with `why`. */
+static void abort_with(const char *why)
 {
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	usrsctp_setsockopt(sock, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 	usrsctp_close(sock); /* sends ABORT */
 	sock = NULL;
 	flush_out();
+	end_assoc(0, why);
+}
+
+static void abort_assoc(void)
+{
 	aborted_by_us = 1;
-	end_assoc(0, "aborted by us (--abort-after)");
+	abort_with("aborted by us (--abort-after)");
 }
 
 static int try_echo(void); /* server */
@@ -1124,11 +1130,7 @@ static int run_server(void)
 			drain_recv();
 			if (!ended && now_ms() - last_rx_ms > IDLE_TIMEOUT_MS) {
 				fatal_line("idle for %d s, giving up", IDLE_TIMEOUT_MS / 1000);
-				struct linger lg = {.l_onoff = 1, .l_linger = 0};
-				usrsctp_setsockopt(sock, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-				usrsctp_close(sock); /* ABORT */
-				sock = NULL;
-				end_assoc(0, "idle timeout");
+				abort_with("idle timeout");
 			}
 		}
 	}
@@ -1207,11 +1209,7 @@ static int run_client(void)
 		if (now_ms() - last_rx_ms > IDLE_TIMEOUT_MS) {
 			/* not in the contract: keeps a test harness from hanging on a stuck peer */
 			fatal_line("idle for %d s, giving up", IDLE_TIMEOUT_MS / 1000);
-			struct linger lg = {.l_onoff = 1, .l_linger = 0};
-			usrsctp_setsockopt(sock, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-			usrsctp_close(sock); /* ABORT */
-			sock = NULL;
-			end_assoc(0, "idle timeout");
+			abort_with("idle timeout");
 			break;
 		}
 		client_send();

@@ -1152,19 +1152,21 @@ impl Association {
             }
             // DATA rides with control chunks of the association's own tag (§6.10 bundling),
             // in packets to the path data goes to.
-            let chunks_before = self.stats.data_chunks_sent + self.stats.retransmissions;
-            if carries_data {
-                self.fill_data(now, path, retransmit_only, &mut builder);
-            }
+            let fast_rtx = self.sender.as_ref().is_some_and(|s| s.fast_rtx_pending);
+            let data_went =
+                carries_data && self.fill_data(now, path, retransmit_only, &mut builder);
             if let Some((_, undo)) = pending {
-                let data_went =
-                    self.stats.data_chunks_sent + self.stats.retransmissions != chunks_before;
                 if !data_went && taken == 0 {
                     // Nothing followed the SACK (the window, or a message that fits a packet
                     // only without it): the delayed SACK waits on, and the packet is built
                     // again without it.
                     buf.truncate(start);
                     self.untake_sack(undo);
+                    // The attempt sent nothing, so a fast retransmission it was to carry is
+                    // still owed (§7.2.4 3: not delayed, cwnd ignored).
+                    if let Some(tx) = self.sender.as_mut() {
+                        tx.fast_rtx_pending |= fast_rtx;
+                    }
                     piggyback = false;
                     continue;
                 }

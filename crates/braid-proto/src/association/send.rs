@@ -35,7 +35,7 @@ pub(super) struct Sender {
     /// The first zero-window probe may go (its timer, one RTO after the close, fired).
     probe_due: bool,
     /// Chunks were just marked for fast retransmit: the next packet ignores cwnd.
-    fast_rtx_pending: bool,
+    pub(super) fast_rtx_pending: bool,
     /// Whether a SACK arrived since the last T3 expiry (lost zero-window probes do not count
     /// as failures while the peer keeps answering, RFC 9260 §6.1 A).
     sack_since_t3: bool,
@@ -221,28 +221,29 @@ impl Association {
     /// Adds DATA chunks to a packet being built for `path`: retransmissions first (RFC 9260
     /// §6.3.3 E3, §7.2.4), then new data, within cwnd (§6.1 B, with Max.Burst §6.1 D) and the
     /// peer's window (§6.1 A, with one zero-window probe allowed). With `retransmit_only`
-    /// (an alternate path after a T3-rtx expiry, §6.4.1), no new data.
+    /// (an alternate path after a T3-rtx expiry, §6.4.1), no new data. Returns whether any
+    /// DATA went into the packet.
     pub(super) fn fill_data(
         &mut self,
         now: Instant,
         path: PathId,
         retransmit_only: bool,
         builder: &mut PacketBuilder<'_>,
-    ) {
+    ) -> bool {
         if !self.sends_data() {
-            return;
+            return false;
         }
         let rto = self
             .path(path)
             .map_or(self.config.rto_initial, |p| p.rto.rto());
         let Some(idx) = self.paths.iter().position(|p| p.id == path) else {
-            return;
+            return false;
         };
         let (Some(tx), Some(Some(ps))) = (
             self.sender.as_mut(),
             self.paths.get_mut(idx).map(|p| p.send.as_mut()),
         ) else {
-            return;
+            return false;
         };
         let header = if tx.interleaving {
             IDATA_HEADER
@@ -355,19 +356,20 @@ impl Association {
             sent_any = true;
         }
 
-        self.after_fill(now, path, sent_any, rto);
+        self.after_fill(now, path, sent_any, rto)
     }
 
     /// After data went into a packet: the path is active, and T3-rtx runs (§6.3.2 R1).
+    /// Returns `sent_any`.
     fn after_fill(
         &mut self,
         now: Instant,
         path: PathId,
         sent_any: bool,
         rto: core::time::Duration,
-    ) {
+    ) -> bool {
         if !sent_any {
-            return;
+            return false;
         }
         if let Some(ps) = self.path_mut(path).and_then(|p| p.send.as_mut()) {
             ps.cc.on_transmit(now);
@@ -376,6 +378,7 @@ impl Association {
                 ps.t3 = Some(now + rto);
             }
         }
+        true
     }
 
     /// A SACK (RFC 9260 §6.2.1), or the Cumulative TSN Ack of a SHUTDOWN treated as one.
