@@ -278,7 +278,8 @@ impl Association {
     /// as it was.
     fn take_sack_if(&mut self, wanted: fn(&DataTracker) -> bool) -> Option<(Chunk, PendingSack)> {
         // Nothing is acknowledged once the association is gone (e.g. DATA then ABORT).
-        if !self.state.is_up() {
+        // Asked before each packet: the cheap checks first.
+        if !self.state.is_up() || !self.receiver.as_ref().is_some_and(|r| wanted(&r.tracker)) {
             return None;
         }
         let a_rwnd = self.a_rwnd();
@@ -287,9 +288,6 @@ impl Association {
             .max_packet_size
             .saturating_sub(braid_wire::CommonHeader::LEN + 4);
         let rx = self.receiver.as_mut()?;
-        if !wanted(&rx.tracker) {
-            return None;
-        }
         let undo = PendingSack {
             schedule: rx.tracker.schedule(),
             last_advertised: rx.last_advertised,
