@@ -9,7 +9,8 @@
 //! (at most `max_pending_replies`, then replies are dropped) — nothing an unauthenticated
 //! peer can grow.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -99,9 +100,18 @@ struct Work {
     /// Associations that may have complete messages to read.
     readable: VecDeque<AssociationHandle>,
     in_readable: HandleSet,
-    /// Every association's next deadline, ordered.
-    deadlines: BTreeSet<(Instant, AssociationHandle)>,
+    /// When each association is next looked at: its next deadline, or an earlier one it
+    /// had. A deadline moves later with nearly every packet (T3-rtx restarts, RFC 9260
+    /// §6.3.2 R3; the delayed SACK timer stops), and following each move would cost more
+    /// than the one early look it saves: an association whose deadline moved later is
+    /// looked at when the earlier one comes (its `handle_timeout` does nothing then) and
+    /// indexed anew. Only an earlier deadline is indexed at once.
     scheduled: HandleMap<Instant>,
+    /// The entries of `scheduled`, earliest first, and stale ones for entries since
+    /// replaced. The earliest entry is always current (stale ones are dropped when they come
+    /// to the top), and the heap is rebuilt from `scheduled` when stale entries outnumber
+    /// current ones, so its size stays O(associations).
+    deadlines: BinaryHeap<Reverse<(Instant, AssociationHandle)>>,
     /// Handed out by `association_mut`: a command may have changed them.
     touched: Vec<AssociationHandle>,
     /// Reported `Closed`: candidates for removal once drained.
@@ -128,33 +138,130 @@ impl Work {
         }
     }
 
-    /// Re-indexes an association's next deadline.
+    /// Indexes an association's next deadline if it comes before the one indexed.
     fn reschedule(&mut self, handle: AssociationHandle, next: Option<Instant>) {
-        if self.scheduled.get(&handle).copied() != next {
-            if let Some(old) = self.scheduled.remove(&handle) {
-                self.deadlines.remove(&(old, handle));
+        let Some(at) = next else {
+            return;
+        };
+        if self
+            .scheduled
+            .get(&handle)
+            .is_some_and(|&indexed| indexed <= at)
+        {
+            return;
+        }
+        self.scheduled.insert(handle, at);
+        if self.deadlines.len() > 2 * self.scheduled.len() + 16 {
+            self.deadlines = self
+                .scheduled
+                .iter()
+                .map(|(&h, &at)| Reverse((at, h)))
+                .collect();
+        } else {
+            self.deadlines.push(Reverse((at, handle)));
+            self.drop_stale();
+        }
+    }
+
+    /// Forgets an association's deadline (it is gone).
+    fn unschedule(&mut self, handle: AssociationHandle) {
+        if self.scheduled.remove(&handle).is_some() {
+            self.drop_stale();
+        }
+    }
+
+    /// Removes stale entries from the top of the heap.
+    fn drop_stale(&mut self) {
+        while let Some(&Reverse((at, h))) = self.deadlines.peek() {
+            if self.scheduled.get(&h) == Some(&at) {
+                break;
             }
-            if let Some(at) = next {
-                self.scheduled.insert(handle, at);
-                self.deadlines.insert((at, handle));
+            self.deadlines.pop();
+        }
+    }
+
+    /// The earliest deadline.
+    fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// Takes an association whose deadline is at or before `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<AssociationHandle> {
+        let &Reverse((at, h)) = self.deadlines.peek()?;
+        if at > now {
+            return None;
+        }
+        self.deadlines.pop();
+        self.scheduled.remove(&h);
+        self.drop_stale();
+        Some(h)
+    }
+}
+
+/// A route: the association and its path to one peer transport address.
+type Route = (AssociationHandle, PathId);
+
+/// (peer address, peer SCTP port) → association and its path to that address: one entry
+/// per path (RFC 9260 §6.4: each transport address of a multi-homed peer is a path of the
+/// same association).
+///
+/// The keys are a peer's to choose, so the map keeps the standard keyed hasher; the last
+/// route found is remembered, since consecutive datagrams mostly come from the same peer
+/// address, and any change to the map forgets it.
+#[derive(Debug, Default)]
+struct Routes {
+    map: HashMap<(SocketAddr, u16), Route>,
+    last: Option<((SocketAddr, u16), Route)>,
+}
+
+impl Routes {
+    fn get(&mut self, key: (SocketAddr, u16)) -> Option<Route> {
+        match self.last {
+            Some((k, route)) if k == key => Some(route),
+            _ => {
+                let route = *self.map.get(&key)?;
+                self.last = Some((key, route));
+                Some(route)
             }
         }
+    }
+
+    fn contains(&self, key: (SocketAddr, u16)) -> bool {
+        self.map.contains_key(&key)
+    }
+
+    fn insert(&mut self, key: (SocketAddr, u16), route: Route) {
+        self.last = None;
+        self.map.insert(key, route);
+    }
+
+    /// Adds a route unless the address has one already (which stays, so the remembered
+    /// route stays right).
+    fn insert_new(&mut self, key: (SocketAddr, u16), route: Route) {
+        self.map.entry(key).or_insert(route);
+    }
+
+    fn remove(&mut self, key: (SocketAddr, u16)) {
+        self.last = None;
+        self.map.remove(&key);
+    }
+
+    /// Forgets every route to `handle`.
+    fn remove_association(&mut self, handle: AssociationHandle) {
+        self.last = None;
+        self.map.retain(|_, v| v.0 != handle);
     }
 }
 
 /// Routes the addresses of paths an association added by itself (learned from an INIT ACK,
 /// or added through `association_mut`). An address another association has keeps its route.
-fn route_new_remotes(
-    routes: &mut HashMap<(SocketAddr, u16), (AssociationHandle, PathId)>,
-    handle: AssociationHandle,
-    assoc: &mut Association,
-) {
+fn route_new_remotes(routes: &mut Routes, handle: AssociationHandle, assoc: &mut Association) {
     let Some(new) = assoc.take_new_remotes() else {
         return;
     };
     let port = assoc.ports().peer;
     for (path, remote) in new {
-        routes.entry((remote, port)).or_insert((handle, path));
+        routes.insert_new((remote, port), (handle, path));
     }
 }
 
@@ -169,10 +276,7 @@ pub struct Endpoint {
     rng: ChaCha8Rng,
     keys: CookieKeys,
     associations: HandleMap<Association>,
-    /// (peer address, peer SCTP port) → association and its path to that address: one
-    /// entry per path (RFC 9260 §6.4: each transport address of a multi-homed peer is a
-    /// path of the same association).
-    routes: HashMap<(SocketAddr, u16), (AssociationHandle, PathId)>,
+    routes: Routes,
     /// Our verification tag → association: finds the association of a peer whose UDP
     /// encapsulation port changed (RFC 6951 §5.4). Checked against the association on use.
     tags: HashMap<u32, AssociationHandle>,
@@ -196,7 +300,7 @@ impl Endpoint {
             rng,
             keys,
             associations: HandleMap::default(),
-            routes: HashMap::new(),
+            routes: Routes::default(),
             tags: HashMap::new(),
             next_handle: 0,
             replies: VecDeque::new(),
@@ -255,7 +359,7 @@ impl Endpoint {
     ) -> Result<AssociationHandle, ConnectError> {
         self.settle();
         self.reap();
-        if self.routes.contains_key(&(remote, peer_port)) {
+        if self.routes.contains((remote, peer_port)) {
             return Err(ConnectError::AlreadyConnected(remote));
         }
         if self.associations.len() >= self.config.max_associations {
@@ -322,11 +426,9 @@ impl Endpoint {
         closed.retain(|&h| match self.associations.get(&h) {
             Some(a) if a.is_drained() => {
                 self.associations.remove(&h);
-                self.routes.retain(|_, v| v.0 != h);
+                self.routes.remove_association(h);
                 self.tags.retain(|_, v| *v != h);
-                if let Some(at) = self.work.scheduled.remove(&h) {
-                    self.work.deadlines.remove(&(at, h));
-                }
+                self.work.unschedule(h);
                 false
             }
             Some(_) => true,
@@ -350,7 +452,7 @@ impl Endpoint {
             .get_mut(&handle)
             .ok_or(AddPathError::UnknownAssociation)?;
         let key = (remote, assoc.ports().peer);
-        if let Some(&(other, _)) = self.routes.get(&key) {
+        if let Some((other, _)) = self.routes.get(key) {
             return Err(if other == handle {
                 AddPathError::Duplicate(remote)
             } else {
@@ -401,7 +503,7 @@ impl Endpoint {
             return;
         }
         // A known address of an association's peer reaches it on that address's path.
-        let route = match self.routes.get(&(remote, h.src_port)).copied() {
+        let route = match self.routes.get((remote, h.src_port)) {
             Some(route) => Some(route),
             None => self.moved_port(remote, &h),
         };
@@ -451,7 +553,7 @@ impl Endpoint {
             return None;
         }
         assoc.set_path_remote(path, remote);
-        self.routes.remove(&(old, h.src_port));
+        self.routes.remove((old, h.src_port));
         self.routes.insert((remote, h.src_port), (handle, path));
         self.stats.port_changes += 1;
         Some((handle, path))
@@ -608,12 +710,7 @@ impl Endpoint {
         // Take what is due first and run each association once: one whose deadline stays in
         // the past (a bug) cannot make this loop spin.
         let mut due = Vec::new();
-        while let Some(&(at, handle)) = self.work.deadlines.first() {
-            if at > now {
-                break;
-            }
-            self.work.deadlines.pop_first();
-            self.work.scheduled.remove(&handle);
+        while let Some(handle) = self.work.pop_due(now) {
             due.push(handle);
         }
         for handle in due {
@@ -671,9 +768,11 @@ impl Endpoint {
         None
     }
 
-    /// The earliest instant at which [`handle_timeout`](Self::handle_timeout) must be called.
+    /// The instant by which [`handle_timeout`](Self::handle_timeout) must be called. It may
+    /// come before any timer is due (an association's deadline that moved later is noted
+    /// when the earlier one comes); a call then does nothing.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let scheduled = self.work.deadlines.first().map(|(at, _)| *at);
+        let scheduled = self.work.next_deadline();
         let touched = self
             .work
             .touched
@@ -727,5 +826,79 @@ impl Endpoint {
         // can go.
         self.reap();
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::time::Duration;
+
+    /// What the index is asked to do, on association `.0 % 8`.
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// The association's deadline becomes `now + .1` ms, or none.
+        Deadline(u8, Option<u16>),
+        /// Time passes by `.0` ms and the due associations are taken (and looked at).
+        Advance(u16),
+        /// The association is gone.
+        Remove(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (any::<u8>(), proptest::option::of(0u16..2000)).prop_map(|(h, d)| Op::Deadline(h, d)),
+            2 => (0u16..500).prop_map(Op::Advance),
+            1 => any::<u8>().prop_map(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        /// The deadline index never lets a deadline pass unseen: the earliest instant it
+        /// reports is no later than any association's deadline, everything due is taken, and
+        /// the heap stays within its bound.
+        #[test]
+        fn the_deadline_index_misses_no_deadline(ops in proptest::collection::vec(op(), 1..300)) {
+            let start = Instant::now();
+            let mut now = start;
+            let mut work = Work::default();
+            // The associations' true deadlines.
+            let mut truth: HandleMap<Instant> = HandleMap::default();
+            for op in ops {
+                match op {
+                    Op::Deadline(h, d) => {
+                        let h = AssociationHandle(u64::from(h % 8));
+                        let at = d.map(|ms| now + Duration::from_millis(u64::from(ms)));
+                        match at {
+                            Some(at) => truth.insert(h, at),
+                            None => truth.remove(&h),
+                        };
+                        work.reschedule(h, at);
+                    }
+                    Op::Advance(ms) => {
+                        now += Duration::from_millis(u64::from(ms));
+                        while let Some(h) = work.pop_due(now) {
+                            // Looked at: what is due runs (and is done), the rest is indexed.
+                            if truth.get(&h).is_some_and(|&t| t <= now) {
+                                truth.remove(&h);
+                            }
+                            work.reschedule(h, truth.get(&h).copied());
+                        }
+                        prop_assert!(truth.values().all(|&t| t > now), "a due deadline was not taken");
+                    }
+                    Op::Remove(h) => {
+                        let h = AssociationHandle(u64::from(h % 8));
+                        truth.remove(&h);
+                        work.unschedule(h);
+                    }
+                }
+                let earliest = truth.values().min().copied();
+                if let Some(t) = earliest {
+                    prop_assert!(work.next_deadline().is_some_and(|n| n <= t));
+                }
+                prop_assert!(work.deadlines.len() <= 2 * work.scheduled.len() + 17);
+            }
+        }
     }
 }

@@ -46,8 +46,11 @@ id_type!(
 /// handle) with one multiply (Fibonacci hashing), rotated so that both the low bits (bucket)
 /// and the high bits (tag) depend on every bit of it. Not for keys a peer chooses freely
 /// (addresses, tags): those keep the standard, keyed hasher.
+///
+/// An I/O layer keeping its own per-association state can key it by
+/// [`AssociationHandle`] with [`HandleMap`] and [`HandleSet`], which use this hasher.
 #[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
+pub struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn finish(&self) -> u64 {
@@ -69,9 +72,10 @@ impl Hasher for IdHasher {
     }
 }
 
-/// A map keyed by [`AssociationHandle`], hashed with [`IdHasher`].
-pub(crate) type HandleMap<V> =
+/// A map keyed by [`AssociationHandle`], hashed with [`IdHasher`] (handles are the
+/// endpoint's, not a peer's, so the standard keyed hasher buys nothing).
+pub type HandleMap<V> =
     std::collections::HashMap<AssociationHandle, V, core::hash::BuildHasherDefault<IdHasher>>;
 /// A set of [`AssociationHandle`]s, hashed with [`IdHasher`].
-pub(crate) type HandleSet =
+pub type HandleSet =
     std::collections::HashSet<AssociationHandle, core::hash::BuildHasherDefault<IdHasher>>;

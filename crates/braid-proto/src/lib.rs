@@ -80,7 +80,7 @@ pub use cookie::Negotiated;
 pub use data::{Message, SendOptions};
 pub use endpoint::{ConnectError, Endpoint, EndpointStats, EndpointTransmit};
 pub use event::{CloseReason, Event};
-pub use ids::{AssociationHandle, PathId, Ppid, StreamId};
+pub use ids::{AssociationHandle, HandleMap, HandleSet, IdHasher, PathId, Ppid, StreamId};
 pub use path::PathState;
 pub use rto::RtoEstimator;
 pub use tx::scheduler::Scheduler;

@@ -8,15 +8,15 @@
 //! the core has (GSO batches) and sleep until the socket, a command or the next deadline
 //! wakes it.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use braid_proto::{
-    AssociationConfig, AssociationHandle, CloseReason, Endpoint, Event, Message, SendError,
-    SendOptions, StreamId,
+    AssociationConfig, AssociationHandle, CloseReason, Endpoint, Event, HandleMap, HandleSet,
+    Message, SendError, SendOptions, StreamId,
 };
 use bytes::Bytes;
 use std::future::Future;
@@ -137,11 +137,11 @@ pub(crate) struct Driver {
     /// the endpoint and every handle are gone).
     command_tx: mpsc::WeakUnboundedSender<Command>,
     accepted: mpsc::Sender<Association>,
-    links: HashMap<AssociationHandle, Link>,
+    links: HandleMap<Link>,
     /// Associations with sends waiting for buffer space.
-    blocked_senders: HashSet<AssociationHandle>,
+    blocked_senders: HandleSet,
     /// Associations with `flushed` waiters.
-    flush_waiting: HashSet<AssociationHandle>,
+    flush_waiting: HandleSet,
     /// Associations whose reader has room again.
     read_more: Vec<AssociationHandle>,
     pcap: Option<PcapSink>,
@@ -153,7 +153,7 @@ pub(crate) struct Driver {
     /// Peers of associations other shards started → that shard.
     foreign: HashMap<SocketAddr, usize>,
     /// Associations this shard started, announced to the others.
-    announced: HashMap<AssociationHandle, SocketAddr>,
+    announced: HandleMap<SocketAddr>,
     /// Links whose association has closed: candidates for removal, checked each turn.
     closed_links: Vec<AssociationHandle>,
     /// Reused for the handles a turn walks (no allocation per turn).
@@ -184,16 +184,16 @@ impl Driver {
             commands,
             command_tx,
             accepted,
-            links: HashMap::new(),
-            blocked_senders: HashSet::new(),
-            flush_waiting: HashSet::new(),
+            links: HandleMap::default(),
+            blocked_senders: HandleSet::default(),
+            flush_waiting: HandleSet::default(),
             read_more: Vec::new(),
             pcap,
             closing: false,
             index: 0,
             peers: Vec::new(),
             foreign: HashMap::new(),
-            announced: HashMap::new(),
+            announced: HandleMap::default(),
             closed_links: Vec::new(),
             scratch: Vec::new(),
         }
@@ -271,9 +271,13 @@ impl Driver {
 
             let deadline = self.endpoint.poll_timeout();
             if let Some(at) = deadline {
-                // Re-arming a tokio timer takes the timer driver's lock: only when it moved.
+                // Re-arming a tokio timer takes the timer driver's lock, and the core's
+                // deadline moves with nearly every packet (T3-rtx restarts, §6.3.2 R3): re-arm
+                // only for an earlier deadline, or once the timer has fired. A timer left
+                // early wakes a turn that finds nothing due and re-arms it then.
                 let at = tokio::time::Instant::from_std(at);
-                if sleep.deadline() != at {
+                let armed = sleep.deadline();
+                if at < armed || armed <= tokio::time::Instant::from_std(now) {
                     sleep.as_mut().reset(at);
                 }
             }
