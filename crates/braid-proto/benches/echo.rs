@@ -94,7 +94,7 @@ impl Pair {
             to.handle_datagram(now, from_addr, data);
         }
         while let Some(h) = to.poll_readable() {
-            while let Some(m) = to.association_mut(h).and_then(|a| a.read_message()) {
+            while let Some(m) = to.read_message(h) {
                 got = Some(m);
             }
         }
@@ -122,9 +122,7 @@ impl Pair {
         let stream = StreamId((seq % 4) as u16);
         let now = self.now;
         self.client
-            .association_mut(self.client_handle)
-            .expect("client association")
-            .send(now, stream, payload.clone(), &opts)
+            .send(now, self.client_handle, stream, payload.clone(), &opts)
             .expect("send");
         let m = self.hop(true).expect("the server read the message");
         let server = self.server_handle.expect("server association");
@@ -133,9 +131,7 @@ impl Pair {
             ..SendOptions::default()
         };
         self.server
-            .association_mut(server)
-            .expect("server association")
-            .send(now, m.stream, m.payload, &back)
+            .send(now, server, m.stream, m.payload, &back)
             .expect("echo");
         let echo = self.hop(false).expect("the client read the echo");
         assert_eq!(echo.stream, stream);

@@ -26,10 +26,12 @@ use rand_core::{Rng, SeedableRng};
 use crate::association::{AddPathError, Association, Ports};
 use crate::config::{AssociationConfig, EndpointConfig};
 use crate::cookie::{CookieError, CookieKeys};
+use crate::data::{Message, SendOptions};
 use crate::event::Event;
 use crate::handshake::{self as hs, InitAckInput, InitProblem};
-use crate::ids::{AssociationHandle, HandleMap, HandleSet, PathId};
+use crate::ids::{AssociationHandle, HandleMap, PathId, StreamId};
 use crate::ootb;
+use crate::tx::send_queue::SendError;
 
 /// Why [`Endpoint::connect`] failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,13 +95,10 @@ struct Reply {
 struct Work {
     /// Associations that may have packets to send.
     transmit: VecDeque<AssociationHandle>,
-    in_transmit: HandleSet,
     /// Associations that may have events.
     events: VecDeque<AssociationHandle>,
-    in_events: HandleSet,
     /// Associations that may have complete messages to read.
     readable: VecDeque<AssociationHandle>,
-    in_readable: HandleSet,
     /// When each association is next looked at: its next deadline, or an earlier one it
     /// had. A deadline moves later with nearly every packet (T3-rtx restarts, RFC 9260
     /// §6.3.2 R3; the delayed SACK timer stops), and following each move would cost more
@@ -120,20 +119,28 @@ struct Work {
 
 impl Work {
     /// Notes that `assoc` was just driven: it may have packets, events and a new deadline.
-    fn touch(&mut self, handle: AssociationHandle, assoc: &Association) {
-        if self.in_transmit.insert(handle) {
-            self.transmit.push_back(handle);
-        }
-        if self.in_events.insert(handle) {
+    fn touch(&mut self, handle: AssociationHandle, assoc: &mut Association) {
+        self.mark_transmit(handle, assoc);
+        if !assoc.queued.events {
+            assoc.queued.events = true;
             self.events.push_back(handle);
         }
         self.reschedule(handle, assoc.poll_timeout());
     }
 
+    /// Notes that `assoc` may have packets to send.
+    fn mark_transmit(&mut self, handle: AssociationHandle, assoc: &mut Association) {
+        if !assoc.queued.transmit {
+            assoc.queued.transmit = true;
+            self.transmit.push_back(handle);
+        }
+    }
+
     /// Notes that a packet reached `assoc`: it may have messages to read. (Only packets
     /// complete messages; commands and timers do not.)
-    fn mark_readable(&mut self, handle: AssociationHandle, assoc: &Association) {
-        if assoc.readable_messages() > 0 && self.in_readable.insert(handle) {
+    fn mark_readable(&mut self, handle: AssociationHandle, assoc: &mut Association) {
+        if assoc.readable_messages() > 0 && !assoc.queued.readable {
+            assoc.queued.readable = true;
             self.readable.push_back(handle);
         }
     }
@@ -326,6 +333,38 @@ impl Endpoint {
         self.associations.get(&handle)
     }
 
+    /// Queues a message on an association ([`Association::send`]); an association that is
+    /// gone is [`SendError::NotEstablished`]. The same as through
+    /// [`association_mut`](Self::association_mut), for less bookkeeping: a send starts no
+    /// timer and raises no event, it only gives the association something to transmit.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        handle: AssociationHandle,
+        stream: StreamId,
+        payload: Bytes,
+        options: &SendOptions,
+    ) -> Result<(), SendError> {
+        let assoc = self
+            .associations
+            .get_mut(&handle)
+            .ok_or(SendError::NotEstablished)?;
+        assoc.send(now, stream, payload, options)?;
+        self.work.mark_transmit(handle, assoc);
+        Ok(())
+    }
+
+    /// Reads an association's next complete message ([`Association::read_message`]), the
+    /// same as through [`association_mut`](Self::association_mut), for less bookkeeping:
+    /// reading starts no timer and raises no event; the room it frees may call for a window
+    /// update, so the association is given a chance to transmit.
+    pub fn read_message(&mut self, handle: AssociationHandle) -> Option<Message> {
+        let assoc = self.associations.get_mut(&handle)?;
+        let msg = assoc.read_message()?;
+        self.work.mark_transmit(handle, assoc);
+        Some(msg)
+    }
+
     /// An association, to call its commands (`shutdown`, `abort`). Drain the endpoint's
     /// outputs afterwards, as after any command.
     pub fn association_mut(&mut self, handle: AssociationHandle) -> Option<&mut Association> {
@@ -386,8 +425,8 @@ impl Endpoint {
         self.tags.insert(assoc.local_tag(), handle);
         self.associations.insert(handle, assoc);
         self.routes.insert((remote, peer_port), (handle, PathId(0)));
-        self.touch(handle);
-        if let Some(assoc) = self.associations.get(&handle) {
+        if let Some(assoc) = self.associations.get_mut(&handle) {
+            self.work.touch(handle, assoc);
             self.work.mark_readable(handle, assoc);
         }
         handle
@@ -396,7 +435,7 @@ impl Endpoint {
     /// Notes that an association was just driven: it may have packets, events and a new
     /// deadline.
     fn touch(&mut self, handle: AssociationHandle) {
-        if let Some(assoc) = self.associations.get(&handle) {
+        if let Some(assoc) = self.associations.get_mut(&handle) {
             self.work.touch(handle, assoc);
         }
     }
@@ -761,9 +800,9 @@ impl Endpoint {
                     buf.truncate(buf.len() - t.len);
                     continue;
                 }
+                assoc.queued.transmit = false;
             }
             self.work.transmit.pop_front();
-            self.work.in_transmit.remove(&handle);
         }
         None
     }
@@ -786,20 +825,18 @@ impl Endpoint {
     }
 
     /// The next association with complete messages to read (with
-    /// [`Association::read_message`] through [`association_mut`](Self::association_mut)).
+    /// [`read_message`](Self::read_message)).
     /// An association is reported once per packet that leaves it with messages to read, not
     /// again for the same messages: read until `read_message` returns `None`, or note the
     /// handle to come back to it.
     pub fn poll_readable(&mut self) -> Option<AssociationHandle> {
         self.settle();
         while let Some(handle) = self.work.readable.pop_front() {
-            self.work.in_readable.remove(&handle);
-            if self
-                .associations
-                .get(&handle)
-                .is_some_and(|a| a.readable_messages() > 0)
-            {
-                return Some(handle);
+            if let Some(assoc) = self.associations.get_mut(&handle) {
+                assoc.queued.readable = false;
+                if assoc.readable_messages() > 0 {
+                    return Some(handle);
+                }
             }
         }
         None
@@ -809,18 +846,16 @@ impl Endpoint {
     pub fn poll_event(&mut self) -> Option<(AssociationHandle, Event)> {
         self.settle();
         while let Some(&handle) = self.work.events.front() {
-            if let Some(event) = self
-                .associations
-                .get_mut(&handle)
-                .and_then(Association::poll_event)
-            {
-                if matches!(event, Event::Closed(_)) {
-                    self.work.closed.push(handle);
+            if let Some(assoc) = self.associations.get_mut(&handle) {
+                if let Some(event) = assoc.poll_event() {
+                    if matches!(event, Event::Closed(_)) {
+                        self.work.closed.push(handle);
+                    }
+                    return Some((handle, event));
                 }
-                return Some((handle, event));
+                assoc.queued.events = false;
             }
             self.work.events.pop_front();
-            self.work.in_events.remove(&handle);
         }
         // Everything is reported: associations that closed and have sent their last packet
         // can go.

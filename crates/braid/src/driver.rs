@@ -158,6 +158,8 @@ pub(crate) struct Driver {
     closed_links: Vec<AssociationHandle>,
     /// Reused for the handles a turn walks (no allocation per turn).
     scratch: Vec<AssociationHandle>,
+    /// A command other than a send was taken: `deliver` has answers or events to hand out.
+    answer_now: bool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -196,6 +198,7 @@ impl Driver {
             announced: HandleMap::default(),
             closed_links: Vec::new(),
             scratch: Vec::new(),
+            answer_now: false,
         }
     }
 
@@ -253,11 +256,14 @@ impl Driver {
                 // own.
                 tokio::task::yield_now().await;
                 now = Instant::now();
+                self.answer_now = false;
                 commands_open &= self.take_commands(now);
                 self.feed_blocked_sends(now);
                 // Commands taken here (`ReadMore`, `Flushed`…) need their answers now: the
-                // loop may sleep next.
-                self.deliver(now);
+                // loop may sleep next. (Sends, the usual answer to a message, need none.)
+                if self.answer_now {
+                    self.deliver(now);
+                }
             }
             self.transmit(now);
             if (!commands_open || self.closing) && self.links.values().all(|l| l.closed) {
@@ -333,6 +339,7 @@ impl Driver {
     }
 
     fn command(&mut self, now: Instant, command: Command) {
+        self.answer_now |= !matches!(command, Command::Send { .. });
         match command {
             Command::Connect {
                 remote,
@@ -375,12 +382,9 @@ impl Driver {
                     link.pending.push_back(pending);
                     return;
                 }
-                let Some(assoc) = self.endpoint.association_mut(handle) else {
-                    release(&link.shared, pending.payload.len());
-                    return;
-                };
-                match assoc.send(
+                match self.endpoint.send(
                     now,
+                    handle,
                     pending.stream,
                     pending.payload.clone(),
                     &pending.options,
@@ -561,13 +565,16 @@ impl Driver {
                 self.blocked_senders.remove(&handle);
                 continue;
             };
-            let Some(assoc) = self.endpoint.association_mut(handle) else {
+            if self.endpoint.association(handle).is_none() {
                 link.drop_pending();
                 self.blocked_senders.remove(&handle);
                 continue;
-            };
+            }
             while let Some(p) = link.pending.front() {
-                match assoc.send(now, p.stream, p.payload.clone(), &p.options) {
+                match self
+                    .endpoint
+                    .send(now, handle, p.stream, p.payload.clone(), &p.options)
+                {
                     Err(SendError::BufferFull { .. }) => break,
                     r => {
                         if let Err(e) = r {
@@ -581,7 +588,10 @@ impl Driver {
             if link.pending.is_empty() {
                 self.blocked_senders.remove(&handle);
                 if link.shutdown_requested {
-                    assoc.shutdown(now);
+                    if let Some(assoc) = self.endpoint.association_mut(handle) {
+                        assoc.shutdown(now);
+                    }
+                    self.answer_now = true;
                 }
             }
         }
@@ -669,20 +679,23 @@ impl Driver {
             // messages wait in the core.
             return false;
         };
-        let Some(assoc) = self.endpoint.association_mut(handle) else {
-            return false;
+        let endpoint = &mut self.endpoint;
+        let readable = |endpoint: &Endpoint| {
+            endpoint
+                .association(handle)
+                .map_or(0, braid_proto::Association::readable_messages)
         };
         let mut any = false;
         loop {
             let Some(tx) = link.messages.as_ref().filter(|_| !link.dropped) else {
                 // Nobody reads: drop what arrives (and free the window).
-                if assoc.read_message().is_none() {
+                if endpoint.read_message(handle).is_none() {
                     break;
                 }
                 continue;
             };
             match tx.try_reserve() {
-                Ok(permit) => match assoc.read_message() {
+                Ok(permit) => match endpoint.read_message(handle) {
                     Some(m) => {
                         permit.send(m);
                         any = true;
@@ -690,7 +703,7 @@ impl Driver {
                     None => break,
                 },
                 Err(mpsc::error::TrySendError::Full(())) => {
-                    if assoc.readable_messages() == 0 {
+                    if readable(endpoint) == 0 {
                         break;
                     }
                     // Ask the reader for a `ReadMore`, then look again: the reader may have
@@ -709,7 +722,7 @@ impl Driver {
                 }
             }
         }
-        if link.closed && assoc.readable_messages() == 0 {
+        if link.closed && readable(endpoint) == 0 {
             // Everything that arrived before the end went out: `recv` ends after it.
             link.messages = None;
         }

@@ -307,6 +307,17 @@ pub struct Association {
     events: VecDeque<Event>,
     close_reason: Option<CloseReason>,
     stats: Stats,
+    /// Which of its endpoint's work queues hold this association (kept by the endpoint).
+    pub(crate) queued: Queued,
+}
+
+/// An association's membership of its endpoint's work queues: a flag here instead of a
+/// set lookup per packet.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Queued {
+    pub(crate) transmit: bool,
+    pub(crate) events: bool,
+    pub(crate) readable: bool,
 }
 
 impl Association {
@@ -356,6 +367,7 @@ impl Association {
             events: VecDeque::new(),
             close_reason: None,
             stats: Stats::default(),
+            queued: Queued::default(),
             config,
         }
     }

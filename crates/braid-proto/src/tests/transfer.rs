@@ -15,10 +15,12 @@ use braid_wire::{Bytes, Chunk, Data, ErrorCause, Sack, Ssn, Tsn};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::harness::{data_config, packet, payload, perfect, Fate, Network, Pair, Sent, Side};
+use crate::harness::{
+    data_config, find, packet, payload, perfect, Fate, Network, Pair, Sent, Side,
+};
 use crate::{
-    AssociationConfig, CloseReason, EndpointConfig, Event, Message, PathId, Ppid, SendOptions,
-    State, StreamId,
+    AssociationConfig, AssociationHandle, CloseReason, EndpointConfig, Event, Message, PathId,
+    Ppid, SendError, SendOptions, State, StreamId,
 };
 
 // ------------------------------------------------------------------------------ helpers
@@ -1172,6 +1174,66 @@ fn zero_window_stops_the_sender_until_the_reader_reads() {
     link.settle(&mut pair, secs(1));
     assert_eq!(pair.assoc(Side::A).bytes_in_flight(), 0);
     assert_eq!(pair.assoc(Side::A).total_buffered(), 0);
+}
+
+/// The endpoint's own `send` and `read_message`, the short way an I/O driver takes, carry
+/// messages like the association's, and a read that reopens a closed window has its window
+/// update (RFC 9260 §6.2) sent at once; a send on an association that is gone is refused.
+#[test]
+fn endpoint_send_and_read_carry_messages_and_the_window_update() {
+    let mut pair = Pair::established_with(data_config(1 << 20), small_window());
+    let base = base_tsn(&pair);
+    let (a, z) = (pair.handle(Side::A), pair.handle(Side::Z));
+    let msgs = stream0(150, 1000);
+    let now = pair.now;
+    let opts = SendOptions {
+        ppid: Ppid(50),
+        ..SendOptions::default()
+    };
+    for (stream, p, _) in &msgs {
+        pair.a
+            .send(now, a, StreamId(*stream), p.clone(), &opts)
+            .expect("send");
+    }
+    let mut link = Link::new(&pair, None, ms(10));
+    let mut watch = WindowWatch::new();
+    run_unread(&mut pair, &mut link, &mut watch, secs(20), base);
+    assert!(watch.saw_zero, "the window closed");
+    let mut got = Vec::new();
+    while let Some(m) = pair.z.read_message(z) {
+        got.push(m);
+    }
+    assert!(!got.is_empty());
+    let update = pair.transmit(Side::Z).iter().find_map(|s| {
+        find(s, |c| {
+            matches!(c, Chunk::Sack(s) if s.a_rwnd > 0).then_some(())
+        })
+    });
+    assert!(update.is_some(), "the read sent a window update");
+    // The rest flows, read the same way.
+    let end = pair.now + secs(60);
+    while got.len() < msgs.len() {
+        let Some((to, bytes)) = link.next(&mut pair, end, &mut perfect) else {
+            break;
+        };
+        pair.deliver_bytes(to, bytes);
+        while let Some(m) = pair.z.read_message(z) {
+            got.push(m);
+        }
+    }
+    check_delivery(&msgs, &got);
+    let gone = AssociationHandle(u64::MAX);
+    assert_eq!(
+        pair.a.send(
+            now,
+            gone,
+            StreamId(0),
+            payload(0, 0, 10),
+            &SendOptions::default()
+        ),
+        Err(SendError::NotEstablished)
+    );
+    assert!(pair.a.read_message(gone).is_none());
 }
 
 /// RFC 9260 §6.1 A: "The sender SHOULD send the first zero window probe after 1 RTO when
