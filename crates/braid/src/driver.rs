@@ -291,9 +291,16 @@ impl Driver {
             // Commands first, then the socket, then the timer. Polled by hand rather than
             // through `select!`: the socket's readiness is asked with `poll_recv_ready`, whose
             // one waker slot costs less than joining and leaving a list of waiters each turn.
+            //
+            // Once every source holds this task's waker (after the first poll), a later poll
+            // looks at the command queue and the timer without registering again: tokio
+            // wakes a task that yielded once more after it ran (its deferred wake-up), and
+            // that poll finds nothing — on the echo path, twice per round trip.
             let (commands, io, command) = (&mut self.commands, &self.io, &mut woken_by);
+            let mut armed = false;
             let wake = std::future::poll_fn(|cx| {
-                if commands_open {
+                let look = !armed || !commands.is_empty() || commands.is_closed();
+                if commands_open && look {
                     if let Poll::Ready(c) = commands.poll_recv(cx) {
                         let open = c.is_some();
                         *command = c;
@@ -306,9 +313,13 @@ impl Driver {
                 if blocked && io.poll_writable(cx).is_ready() {
                     return Poll::Ready(Wake::Other);
                 }
-                if deadline.is_some() && sleep.as_mut().poll(cx).is_ready() {
+                if deadline.is_some()
+                    && (!armed || sleep.is_elapsed())
+                    && sleep.as_mut().poll(cx).is_ready()
+                {
                     return Poll::Ready(Wake::Other);
                 }
+                armed = true;
                 Poll::Pending
             })
             .await;
