@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) sender_waiting: AtomicBool,
     /// The driver stopped reading messages because the handle's channel was full.
     pub(crate) reader_blocked: AtomicBool,
+    /// Messages in the handle's channel: sent by the driver, not yet taken by `recv`.
+    pub(crate) messages_waiting: AtomicUsize,
     /// Largest message the core accepts.
     pub(crate) max_message_size: usize,
 }
@@ -82,7 +84,7 @@ pub struct Association {
     pub(crate) handle: AssociationHandle,
     pub(crate) remote: SocketAddr,
     pub(crate) commands: mpsc::UnboundedSender<Command>,
-    pub(crate) messages: Mutex<mpsc::Receiver<Message>>,
+    pub(crate) messages: Mutex<mpsc::UnboundedReceiver<Message>>,
     pub(crate) events: Mutex<mpsc::Receiver<Event>>,
     pub(crate) status: watch::Receiver<Status>,
     pub(crate) shared: Arc<Shared>,
@@ -218,6 +220,7 @@ impl Association {
     /// the window it advertises: a slow reader slows the sender down.
     pub async fn recv(&self) -> Option<Message> {
         let msg = self.messages.lock().await.recv().await?;
+        self.shared.messages_waiting.fetch_sub(1, Ordering::SeqCst);
         // Pairs with the driver's fence between raising the flag and looking for room.
         std::sync::atomic::fence(Ordering::SeqCst);
         if self.shared.reader_blocked.swap(false, Ordering::SeqCst) {

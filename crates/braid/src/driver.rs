@@ -29,7 +29,9 @@ use crate::pcap::PcapSink;
 use crate::udp::{UdpIo, TX_FLUSH_BYTES};
 use crate::Error;
 
-/// Messages waiting in a handle's channel before the driver stops reading from the core.
+/// Messages waiting in a handle's channel before the driver stops reading from the core
+/// (counted in [`Shared::messages_waiting`]: the channel itself is unbounded, which spares
+/// each message a semaphore permit).
 const MESSAGE_CHANNEL: usize = 64;
 /// Events kept for a handle that does not read them.
 const EVENT_CHANNEL: usize = 64;
@@ -104,7 +106,7 @@ struct PendingSend {
 struct Link {
     /// `None` once the association has ended and every message went to the handle: the
     /// handle's `recv` then returns `None`.
-    messages: Option<mpsc::Sender<Message>>,
+    messages: Option<mpsc::UnboundedSender<Message>>,
     events: mpsc::Sender<Event>,
     status: watch::Sender<Status>,
     shared: Arc<Shared>,
@@ -233,6 +235,8 @@ impl Driver {
         let sleep = tokio::time::sleep(std::time::Duration::from_secs(3600));
         tokio::pin!(sleep);
         let mut commands_open = true;
+        // The timer has been polled (holds the driver's waker) since it was last armed.
+        let mut timer_registered = false;
         // A command that woke the driver, handled at the top of the next turn.
         let mut woken_by = None;
         loop {
@@ -285,6 +289,7 @@ impl Driver {
                 let armed = sleep.deadline();
                 if at < armed || armed <= tokio::time::Instant::from_std(now) {
                     sleep.as_mut().reset(at);
+                    timer_registered = false;
                 }
             }
             let blocked = self.io.blocked();
@@ -297,6 +302,7 @@ impl Driver {
             // wakes a task that yielded once more after it ran (its deferred wake-up), and
             // that poll finds nothing — on the echo path, twice per round trip.
             let (commands, io, command) = (&mut self.commands, &self.io, &mut woken_by);
+            let timer_registered = &mut timer_registered;
             let mut armed = false;
             let wake = std::future::poll_fn(|cx| {
                 let look = !armed || !commands.is_empty() || commands.is_closed();
@@ -313,11 +319,14 @@ impl Driver {
                 if blocked && io.poll_writable(cx).is_ready() {
                     return Poll::Ready(Wake::Other);
                 }
-                if deadline.is_some()
-                    && (!armed || sleep.is_elapsed())
-                    && sleep.as_mut().poll(cx).is_ready()
-                {
-                    return Poll::Ready(Wake::Other);
+                // A timer polled in an earlier wait and not re-armed since still holds this
+                // task's waker: only whether it fired is asked.
+                if deadline.is_some() && (!*timer_registered || sleep.is_elapsed()) {
+                    if sleep.as_mut().poll(cx).is_ready() {
+                        *timer_registered = false;
+                        return Poll::Ready(Wake::Other);
+                    }
+                    *timer_registered = true;
                 }
                 armed = true;
                 Poll::Pending
@@ -498,7 +507,7 @@ impl Driver {
         status: Status,
     ) -> Option<Association> {
         let commands = self.command_tx.upgrade()?;
-        let (msg_tx, msg_rx) = mpsc::channel(MESSAGE_CHANNEL);
+        let (msg_tx, msg_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::channel(EVENT_CHANNEL);
         let (st_tx, st_rx) = watch::channel(status);
         let config = &self.endpoint.config().association;
@@ -508,6 +517,7 @@ impl Driver {
             send_space: tokio::sync::Notify::new(),
             sender_waiting: AtomicBool::new(false),
             reader_blocked: AtomicBool::new(false),
+            messages_waiting: AtomicUsize::new(0),
             max_message_size: config.max_message_size,
         });
         self.links.insert(
@@ -705,33 +715,33 @@ impl Driver {
                 }
                 continue;
             };
-            match tx.try_reserve() {
-                Ok(permit) => match endpoint.read_message(handle) {
-                    Some(m) => {
-                        permit.send(m);
-                        any = true;
-                    }
-                    None => break,
-                },
-                Err(mpsc::error::TrySendError::Full(())) => {
-                    if readable(endpoint) == 0 {
-                        break;
-                    }
-                    // Ask the reader for a `ReadMore`, then look again: the reader may have
-                    // emptied the channel before it could see the flag. Either it sees the
-                    // flag or this sees the room (both sides fence).
-                    link.shared.reader_blocked.store(true, Ordering::SeqCst);
-                    std::sync::atomic::fence(Ordering::SeqCst);
-                    if tx.capacity() == 0 {
-                        break;
-                    }
+            let waiting = &link.shared.messages_waiting;
+            if waiting.load(Ordering::SeqCst) >= MESSAGE_CHANNEL {
+                if readable(endpoint) == 0 {
+                    break;
                 }
-                Err(mpsc::error::TrySendError::Closed(())) => {
-                    // The receiver is gone but the handle may not be dropped yet (moved
-                    // into a task that ended): drop what arrives.
-                    link.dropped = true;
+                // Ask the reader for a `ReadMore`, then look again: the reader may have
+                // emptied the channel before it could see the flag. Either it sees the flag
+                // or this sees the room (both sides fence).
+                link.shared.reader_blocked.store(true, Ordering::SeqCst);
+                std::sync::atomic::fence(Ordering::SeqCst);
+                if waiting.load(Ordering::SeqCst) >= MESSAGE_CHANNEL {
+                    break;
                 }
+                continue;
             }
+            let Some(m) = endpoint.read_message(handle) else {
+                break;
+            };
+            waiting.fetch_add(1, Ordering::SeqCst);
+            if tx.send(m).is_err() {
+                // The receiver is gone but the handle may not be dropped yet (moved into a
+                // task that ended): drop what arrives.
+                waiting.fetch_sub(1, Ordering::SeqCst);
+                link.dropped = true;
+                continue;
+            }
+            any = true;
         }
         if link.closed && readable(endpoint) == 0 {
             // Everything that arrived before the end went out: `recv` ends after it.
