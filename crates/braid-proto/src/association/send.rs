@@ -176,10 +176,11 @@ impl Association {
     /// decreases from above this threshold to equal or below it, the bufferedamountlow event
     /// fires"), applied to the sum over all streams.
     ///
-    /// The threshold starts at 0, as a stream's does ("initially zero on each new
-    /// RTCDataChannel"), so by default the event fires each time the last queued byte is
-    /// sent. Setting it raises no event by itself, even with the total already at or below
-    /// it. Like a stream's threshold, it belongs to the send state: set it once the
+    /// Unlike a stream's threshold (which WebRTC starts at zero, so that its event fires
+    /// each time the stream's last queued byte is sent), the total has no threshold and no
+    /// event until one is set here: the total is not a WebRTC notion, and an event per
+    /// emptied queue nobody asked for would cost every request–response exchange. Setting
+    /// it raises no event by itself, even with the total already at or below it. Like a stream's threshold, it belongs to the send state: set it once the
     /// association is ESTABLISHED (before that it has no effect), and again after
     /// [`Event::Restarted`], which starts the send state over.
     pub fn set_total_buffered_amount_low_threshold(&mut self, bytes: usize) {

@@ -276,8 +276,8 @@ pub(crate) struct SendQueue {
     next_order: u64,
     /// Streams whose buffered amount fell to their threshold; at most one entry per stream.
     low_events: VecDeque<StreamId>,
-    /// The threshold of the total buffered amount's low event (0 unless set).
-    total_low_threshold: usize,
+    /// The threshold of the total buffered amount's low event; `None` (no event) until set.
+    total_low_threshold: Option<usize>,
     /// The total buffered amount fell to its threshold and that is not yet polled.
     total_low_pending: bool,
 }
@@ -299,7 +299,7 @@ impl SendQueue {
             with_lifetime: 0,
             next_order: 0,
             low_events: VecDeque::new(),
-            total_low_threshold: 0,
+            total_low_threshold: None,
             total_low_pending: false,
         }
     }
@@ -336,8 +336,8 @@ impl SendQueue {
         self.stream(stream).map_or(0, |s| s.low_threshold)
     }
 
-    /// The threshold of the total buffered amount's low event (0 unless set).
-    pub(crate) fn total_buffered_low_threshold(&self) -> usize {
+    /// The threshold of the total buffered amount's low event (`None` until set).
+    pub(crate) fn total_buffered_low_threshold(&self) -> Option<usize> {
         self.total_low_threshold
     }
 
@@ -435,7 +435,7 @@ impl SendQueue {
     /// Sets the threshold at or below which the total buffered amount raises an event. Like a
     /// stream's, setting it raises nothing by itself: only a later fall from above does.
     pub(crate) fn set_total_buffered_low_threshold(&mut self, bytes: usize) {
-        self.total_low_threshold = bytes;
+        self.total_low_threshold = Some(bytes);
     }
 
     // ---------------------------------------------------------------- commands
@@ -814,7 +814,10 @@ impl SendQueue {
     /// above its threshold, to at or below it. One comparison per fragment: the common case
     /// (still above, or already at or below) goes no further.
     fn note_total_decrease(&mut self, before: usize) {
-        if before > self.total_low_threshold && self.buffered <= self.total_low_threshold {
+        if self
+            .total_low_threshold
+            .is_some_and(|t| before > t && self.buffered <= t)
+        {
             self.total_low_pending = true;
         }
     }
@@ -1499,9 +1502,15 @@ mod tests {
     #[test]
     fn total_low_event_fires_once_per_crossing_across_streams() {
         let mut q = queue(Scheduler::RoundRobin, false);
-        assert_eq!(q.total_buffered_low_threshold(), 0);
+        assert_eq!(q.total_buffered_low_threshold(), None);
+        push(&mut q, S1, 100, 0);
+        drain(&mut q, 100);
+        assert!(
+            !q.poll_total_low_event(),
+            "no event before a threshold is set"
+        );
         q.set_total_buffered_low_threshold(1000);
-        assert_eq!(q.total_buffered_low_threshold(), 1000);
+        assert_eq!(q.total_buffered_low_threshold(), Some(1000));
         assert!(!q.poll_total_low_event(), "setting it raises nothing");
         push(&mut q, S1, 1500, 1);
         push(&mut q, S2, 1500, 2);
@@ -1542,7 +1551,7 @@ mod tests {
         drain(&mut q, 1000);
         q.clear();
         assert!(!q.poll_total_low_event(), "pending event dropped");
-        assert_eq!(q.total_buffered_low_threshold(), 100, "setting kept");
+        assert_eq!(q.total_buffered_low_threshold(), Some(100), "setting kept");
     }
 
     #[test]
