@@ -60,6 +60,15 @@ pub enum Event {
     /// The stream's buffered amount fell to or below its low threshold (the WebRTC
     /// `bufferedamountlow` event).
     BufferedAmountLow(crate::ids::StreamId),
+    /// The association's total buffered amount
+    /// ([`Association::total_buffered`](crate::Association::total_buffered)) fell from above
+    /// its low threshold to at or below it
+    /// ([`Association::set_total_buffered_amount_low_threshold`](crate::Association::set_total_buffered_amount_low_threshold)):
+    /// once per crossing, with the same rules as [`BufferedAmountLow`](Self::BufferedAmountLow)
+    /// (with a threshold of 0 it fires each time the last queued byte is sent). Never raised
+    /// until a threshold is set. A crossing not yet polled is reported once, however many
+    /// followed it.
+    TotalBufferedAmountLow,
     /// The peer started a graceful shutdown: it sends no more data.
     ShutdownStarted,
     /// The association ended; it sends nothing more once its output is drained.

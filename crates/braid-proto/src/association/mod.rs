@@ -1231,7 +1231,13 @@ impl Association {
         if let Some(e) = self.events.pop_front() {
             return Some(e);
         }
-        self.poll_buffered_low().map(Event::BufferedAmountLow)
+        // The streams' low events before the total's: the stream that drained last is what
+        // took the total down.
+        if let Some(stream) = self.poll_buffered_low() {
+            return Some(Event::BufferedAmountLow(stream));
+        }
+        self.poll_total_buffered_low()
+            .then_some(Event::TotalBufferedAmountLow)
     }
 
     // ---------------------------------------------------------------- helpers
@@ -1279,7 +1285,8 @@ impl Association {
         self.listening = false;
         self.timers = [None; TIMER_COUNT];
         // Nothing more is sent (nor reported about sending): queued messages are dropped, so
-        // no `BufferedAmountLow` can follow `Closed`. Received messages stay readable.
+        // no `BufferedAmountLow` or `TotalBufferedAmountLow` can follow `Closed`. Received
+        // messages stay readable.
         self.sender = None;
         for p in &mut self.paths {
             p.stop_heartbeats();

@@ -154,16 +154,38 @@ impl Association {
             .map_or(0, |s| s.queue.buffered_amount(stream))
     }
 
-    /// Bytes queued on all streams and not yet sent.
+    /// Bytes queued on all streams and not yet sent: the sum of every stream's
+    /// [`buffered_amount`](Self::buffered_amount).
     pub fn total_buffered(&self) -> usize {
         self.sender.as_ref().map_or(0, |s| s.queue.total_buffered())
     }
 
     /// `Event::BufferedAmountLow(stream)` fires each time the stream's buffered amount falls
-    /// to or below `bytes` from above (the WebRTC `bufferedamountlow` event).
+    /// to or below `bytes` from above (the WebRTC `bufferedamountlow` event). The threshold
+    /// starts at 0, so by default the event fires each time the stream's last queued byte is
+    /// sent.
     pub fn set_buffered_amount_low_threshold(&mut self, stream: StreamId, bytes: usize) {
         if let Some(s) = self.sender.as_mut() {
             s.queue.set_buffered_low_threshold(stream, bytes);
+        }
+    }
+
+    /// [`Event::TotalBufferedAmountLow`] fires each time the [total buffered
+    /// amount](Self::total_buffered) falls to or below `bytes` from above: the stream
+    /// threshold's rule (the W3C `bufferedAmountLowThreshold`: "When the bufferedAmount
+    /// decreases from above this threshold to equal or below it, the bufferedamountlow event
+    /// fires"), applied to the sum over all streams.
+    ///
+    /// Unlike a stream's threshold (which WebRTC starts at zero, so that its event fires
+    /// each time the stream's last queued byte is sent), the total has no threshold and no
+    /// event until one is set here: the total is not a WebRTC notion, and an event per
+    /// emptied queue nobody asked for would cost every request–response exchange. Setting
+    /// it raises no event by itself, even with the total already at or below it. Like a stream's threshold, it belongs to the send state: set it once the
+    /// association is ESTABLISHED (before that it has no effect), and again after
+    /// [`Event::Restarted`], which starts the send state over.
+    pub fn set_total_buffered_amount_low_threshold(&mut self, bytes: usize) {
+        if let Some(s) = self.sender.as_mut() {
+            s.queue.set_total_buffered_low_threshold(bytes);
         }
     }
 
@@ -627,6 +649,13 @@ impl Association {
     /// Drains one buffered-amount-low notification.
     pub(super) fn poll_buffered_low(&mut self) -> Option<StreamId> {
         self.sender.as_mut().and_then(|s| s.queue.poll_low_event())
+    }
+
+    /// Drains the total-buffered-amount-low notification.
+    pub(super) fn poll_total_buffered_low(&mut self) -> bool {
+        self.sender
+            .as_mut()
+            .is_some_and(|s| s.queue.poll_total_low_event())
     }
 }
 

@@ -19,8 +19,8 @@ use crate::harness::{
     data_config, find, packet, payload, perfect, Fate, Network, Pair, Sent, Side,
 };
 use crate::{
-    AssociationConfig, AssociationHandle, CloseReason, EndpointConfig, Event, Message, PathId,
-    Ppid, SendError, SendOptions, State, StreamId,
+    Association, AssociationConfig, AssociationHandle, CloseReason, EndpointConfig, Event, Message,
+    PathId, Ppid, SendError, SendOptions, State, StreamId,
 };
 
 // ------------------------------------------------------------------------------ helpers
@@ -461,7 +461,14 @@ fn miss_indications(pair: &Pair, tsn: u32) -> Vec<Duration> {
 
 /// `n` messages of `len` bytes on stream 0, ordered.
 fn stream0(n: u32, len: usize) -> Vec<(u16, Bytes, bool)> {
-    (0..n).map(|i| (0u16, payload(0, i, len), false)).collect()
+    on_stream(0, n, len)
+}
+
+/// `n` messages of `len` bytes on `stream`, ordered.
+fn on_stream(stream: u16, n: u32, len: usize) -> Vec<(u16, Bytes, bool)> {
+    (0..n)
+        .map(|i| (stream, payload(stream, i, len), false))
+        .collect()
 }
 
 /// When A sent each copy of the chunk with relative TSN `tsn`.
@@ -1836,4 +1843,331 @@ fn a_full_packet_goes_without_the_delayed_sack() {
     let sent = pair.transmit_one(Side::Z);
     assert_eq!(sent.types(), vec![chunk_type::SACK]);
     assert_eq!(pair.assoc(Side::Z).stats().sacks_sent, 1);
+}
+
+// ------------------------------------------------------------------------------ 11. sending API
+
+/// One step of [`drain_watching`]: an amount of A's before and after it, the SACKs A
+/// received during it, and the events A reported after it.
+#[derive(Debug)]
+struct Step {
+    before: usize,
+    after: usize,
+    sacks: u64,
+    events: Vec<Event>,
+}
+
+impl Step {
+    /// Whether the amount fell from above `threshold` to at or below it in this step.
+    fn crosses(&self, threshold: usize) -> bool {
+        self.before > threshold && self.after <= threshold
+    }
+}
+
+/// Runs the pair over a perfect network in 1 ms steps until A has nothing queued or in
+/// flight (10 s at most), watching `amount` of A and draining A's events through
+/// `Association::poll_event` after every step.
+fn drain_watching(pair: &mut Pair, amount: impl Fn(&Association) -> usize) -> Vec<Step> {
+    let end = pair.now + secs(10);
+    let mut steps = Vec::new();
+    loop {
+        let a = pair.assoc(Side::A);
+        if (a.total_buffered() == 0 && a.bytes_in_flight() == 0) || pair.now >= end {
+            return steps;
+        }
+        let (before, sacks) = (amount(a), a.stats().sacks_received);
+        pair.run(ms(1), &mut perfect);
+        let events = core::iter::from_fn(|| pair.assoc_mut(Side::A).poll_event()).collect();
+        let a = pair.assoc(Side::A);
+        steps.push(Step {
+            before,
+            after: amount(a),
+            sacks: a.stats().sacks_received - sacks,
+            events,
+        });
+    }
+}
+
+/// Every event of a drain, in order.
+fn all_events(steps: &[Step]) -> Vec<Event> {
+    steps.iter().flat_map(|s| s.events.clone()).collect()
+}
+
+/// The one step of a drain in which the amount crossed `threshold` downwards, which must be
+/// one in which SACKs arrived: the first flight (the initial cwnd, RFC 9260 §7.2.1) leaves
+/// the amount above it, and only the SACKs that open cwnd let the rest go.
+fn crossing(steps: &[Step], threshold: usize) -> &Step {
+    let crossing: Vec<&Step> = steps.iter().filter(|s| s.crosses(threshold)).collect();
+    assert_eq!(crossing.len(), 1, "{steps:?}");
+    assert!(crossing[0].sacks > 0, "{:?}", crossing[0]);
+    assert!(steps[0].after > threshold, "the first flight is cwnd-bound");
+    crossing[0]
+}
+
+/// Two rounds of one drain: A queues `batches` (stream, how many packet-sized messages) and
+/// the pair runs until A is idle. Each round, `amount` crosses `low` once, in a step with
+/// SACKs, whose events include `event`; the round's events are `want`, in order; Z gets
+/// every message.
+fn drain_twice(
+    pair: &mut Pair,
+    batches: &[(u16, u32)],
+    amount: impl Fn(&Association) -> usize + Copy,
+    low: usize,
+    event: &Event,
+    want: &[Event],
+) {
+    let messages: u32 = batches.iter().map(|(_, n)| n).sum();
+    for round in 0..2u32 {
+        for &(stream, n) in batches {
+            send_all(pair, &on_stream(stream, n, FULL));
+        }
+        let steps = drain_watching(pair, amount);
+        let step = crossing(&steps, low);
+        assert!(
+            step.events.contains(event),
+            "round {round}: reported in the step that crossed: {step:?}"
+        );
+        assert_eq!(all_events(&steps), want, "round {round}");
+        settle(pair);
+        assert_eq!(pair.read_all(Side::Z).len(), messages as usize);
+    }
+}
+
+/// A stream's `BufferedAmountLow` fires once per crossing of its threshold (the W3C
+/// `bufferedAmountLowThreshold`: "When the bufferedAmount decreases from above this
+/// threshold to equal or below it, the bufferedamountlow event fires"), in the step where
+/// SACKs let the stream drain past it, and not again on the way down to zero. A stream that
+/// never holds more than its threshold reports nothing, and the total, with no threshold
+/// set, reports nothing either.
+#[test]
+fn stream_buffered_amount_low_fires_once_per_crossing_as_sacks_drain_it() {
+    const LOW: usize = 8 * FULL;
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
+    let a = pair.assoc_mut(Side::A);
+    a.set_buffered_amount_low_threshold(StreamId(0), LOW);
+    a.set_buffered_amount_low_threshold(StreamId(1), 64 * 1024);
+    let low = Event::BufferedAmountLow(StreamId(0));
+    drain_twice(
+        &mut pair,
+        &[(0, 30), (1, 3)],
+        |a| a.buffered_amount(StreamId(0)),
+        LOW,
+        &low,
+        std::slice::from_ref(&low),
+    );
+}
+
+/// `TotalBufferedAmountLow` follows the same rule over the sum of all streams: once per
+/// crossing of its threshold, in the step where SACKs let the total drain past it. Each
+/// stream, at its default threshold 0, reports once as it empties, stream 0 first (round
+/// robin gives stream 1 the last message).
+#[test]
+fn total_buffered_amount_low_fires_once_per_crossing_over_all_streams() {
+    const LOW: usize = 10 * FULL;
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
+    pair.assoc_mut(Side::A)
+        .set_total_buffered_amount_low_threshold(LOW);
+    drain_twice(
+        &mut pair,
+        &[(0, 12), (1, 12)],
+        Association::total_buffered,
+        LOW,
+        &Event::TotalBufferedAmountLow,
+        &[
+            Event::TotalBufferedAmountLow,
+            Event::BufferedAmountLow(StreamId(0)),
+            Event::BufferedAmountLow(StreamId(1)),
+        ],
+    );
+}
+
+/// Thresholds above all that is ever queued are never crossed: the data drains and no
+/// buffered-amount event is reported, for the stream or for the total.
+#[test]
+fn no_buffered_amount_low_event_when_no_threshold_is_crossed() {
+    const HIGH: usize = 64 * 1024;
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
+    let a = pair.assoc_mut(Side::A);
+    a.set_buffered_amount_low_threshold(StreamId(0), HIGH);
+    a.set_total_buffered_amount_low_threshold(HIGH);
+    send_all(&mut pair, &stream0(20, FULL));
+    let steps = drain_watching(&mut pair, Association::total_buffered);
+    assert!(steps.first().is_some_and(|s| s.before == 20 * FULL));
+    assert_eq!(all_events(&steps), []);
+    settle(&mut pair);
+    assert_eq!(pair.read_all(Side::Z).len(), 20);
+    assert_eq!(pair.assoc_mut(Side::A).poll_event(), None);
+}
+
+/// RFC 9260 §6.10: "When bundling control chunks with DATA chunks, an endpoint MUST place
+/// control chunks first in the outbound SCTP packet." A answers Z's HEARTBEAT while it has
+/// a SACK pending and a message to send: one packet carries the SACK, the HEARTBEAT ACK
+/// and the DATA, in that order, and Z takes all three from it.
+#[test]
+fn a_heartbeat_ack_and_a_sack_ride_in_front_of_data() {
+    // Only Z sends heartbeats, so A's packets carry nothing of its own but the answers.
+    let quiet = config_with(1 << 20, |c| c.heartbeat_interval = None);
+    let mut pair = Pair::established_with(quiet, data_config(1 << 20));
+    // Z's heartbeat timer (RFC 9260 §8.3: HB.interval plus jitter around RTO).
+    let mut heartbeat = Vec::new();
+    for _ in 0..60 {
+        pair.advance(secs(1));
+        heartbeat = pair.transmit(Side::Z);
+        if !heartbeat.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(heartbeat.len(), 1, "{}", pair.trace());
+    let heartbeat = heartbeat.remove(0);
+    assert_eq!(heartbeat.types(), [chunk_type::HEARTBEAT]);
+    // Z -> HEARTBEAT -> A, then Z -> DATA -> A: A's SACK for it waits (delayed SACK).
+    send_from(&mut pair, Side::Z, 100);
+    let z_data = pair.transmit_one(Side::Z);
+    pair.deliver(&heartbeat);
+    pair.deliver(&z_data);
+    // A's application sends before A transmits.
+    send_from(&mut pair, Side::A, 200);
+    let sent = pair.transmit_one(Side::A);
+    assert_eq!(
+        sent.types(),
+        [
+            chunk_type::SACK,
+            chunk_type::HEARTBEAT_ACK,
+            chunk_type::DATA
+        ],
+        "{}",
+        pair.trace()
+    );
+    let info = |c: &Chunk| match c {
+        Chunk::Heartbeat(h) | Chunk::HeartbeatAck(h) => Some(h.info.clone()),
+        _ => None,
+    };
+    assert_eq!(find(&sent, info), find(&heartbeat, info), "the info echoed");
+    assert_eq!(
+        sacks(&sent)[0].cumulative_tsn_ack,
+        last_tsn_sent(&pair, Side::Z)
+    );
+    // A -> SACK + HEARTBEAT ACK + DATA -> Z: all three taken.
+    let heartbeat_acks = pair.assoc(Side::Z).stats().heartbeat_acks;
+    pair.deliver(&sent);
+    let z = pair.assoc(Side::Z);
+    assert_eq!(z.stats().heartbeat_acks, heartbeat_acks + 1);
+    assert_eq!(z.bytes_in_flight(), 0, "the SACK acknowledged Z's DATA");
+    let got = pair.read_all(Side::Z);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload, payload(0, 0, 200));
+    assert_eq!(pair.read_all(Side::A).len(), 1);
+}
+
+/// `send` refuses a message above `max_message_size` with the typed error naming both sizes,
+/// and the refusal leaves nothing behind: nothing queued, counted, sent or reported. A
+/// message of exactly the maximum is taken and arrives whole.
+#[test]
+fn send_refuses_a_message_above_the_maximum_size() {
+    const MAX: usize = 4000;
+    let mut pair = Pair::established_with(data_config(MAX), data_config(MAX));
+    let (now, before) = (pair.now, pair.assoc(Side::A).stats());
+    let refused = pair.assoc_mut(Side::A).send(
+        now,
+        StreamId(0),
+        payload(0, 0, MAX + 1),
+        &SendOptions::default(),
+    );
+    assert_eq!(
+        refused,
+        Err(SendError::TooLarge {
+            size: MAX + 1,
+            max: MAX
+        })
+    );
+    let a = pair.assoc(Side::A);
+    assert_eq!((a.total_buffered(), a.buffered_amount(StreamId(0))), (0, 0));
+    assert_eq!(a.stats(), before);
+    assert!(pair.transmit(Side::A).is_empty());
+    assert_eq!(pair.assoc_mut(Side::A).poll_event(), None);
+    send_all(&mut pair, &stream0(1, MAX));
+    assert_eq!(pair.assoc(Side::A).total_buffered(), MAX);
+    settle(&mut pair);
+    let got = pair.read_all(Side::Z);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].payload, payload(0, 0, MAX));
+}
+
+/// Every counter of a lossless two-way exchange, exactly: messages and user bytes from the
+/// scenario, packets, bytes, DATA chunks and SACKs from what the harness moved.
+#[test]
+fn counters_match_the_scenario_and_the_wire() {
+    let mut pair = Pair::established_with(data_config(1 << 20), data_config(1 << 20));
+    let base = [Side::A, Side::Z].map(|side| pair.assoc(side).stats());
+    let logged = pair.log.len();
+    // A sends five messages, one fragmented; Z answers with two.
+    let sizes = [
+        (Side::A, vec![1usize, 100, FULL, 3000, 20_000]),
+        (Side::Z, vec![50, 2000]),
+    ];
+    for (side, lens) in &sizes {
+        for &len in lens {
+            send_from(&mut pair, *side, len);
+        }
+    }
+    settle(&mut pair);
+    let read = [Side::A, Side::Z].map(|side| pair.read_all(side).len());
+    assert_eq!(read, [2, 5]);
+    let wire: Vec<&Sent> = pair.log[logged..].iter().map(|(_, s)| s).collect();
+    // (packets, bytes, DATA chunks, SACK chunks) a side put on the wire.
+    let carried = |side: Side| {
+        let out: Vec<&&Sent> = wire.iter().filter(|s| s.from == side).collect();
+        let count = |t: u8| -> u64 {
+            out.iter()
+                .map(|s| s.types().iter().filter(|&&c| c == t).count() as u64)
+                .sum()
+        };
+        (
+            out.len() as u64,
+            out.iter().map(|s| s.bytes.len() as u64).sum::<u64>(),
+            count(chunk_type::DATA),
+            count(chunk_type::SACK),
+        )
+    };
+    for (i, (side, lens)) in sizes.iter().enumerate() {
+        let peer = &sizes[1 - i].1;
+        let (b, st) = (base[i], pair.assoc(*side).stats());
+        let (packets, bytes, data, sack) = carried(*side);
+        let (in_packets, in_bytes, in_data, in_sack) = carried(side.other());
+        let user = |l: &[usize]| l.iter().sum::<usize>() as u64;
+        // A counter's name and its change over the exchange.
+        macro_rules! delta {
+            ($counter:ident) => {
+                (stringify!($counter), st.$counter - b.$counter)
+            };
+        }
+        let counters = [
+            (delta!(messages_sent), lens.len() as u64),
+            (delta!(messages_received), peer.len() as u64),
+            (delta!(data_bytes_sent), user(lens)),
+            (delta!(data_bytes_received), user(peer)),
+            (delta!(packets_sent), packets),
+            (delta!(packets_received), in_packets),
+            (delta!(bytes_sent), bytes),
+            (delta!(bytes_received), in_bytes),
+            (delta!(data_chunks_sent), data),
+            (delta!(data_chunks_received), in_data),
+            (delta!(sacks_sent), sack),
+            (delta!(sacks_received), in_sack),
+        ];
+        for ((name, got), want) in counters {
+            assert_eq!(got, want, "{side:?} {name}");
+        }
+        assert_eq!(
+            (
+                st.retransmissions,
+                st.packets_dropped,
+                st.duplicate_tsns_received
+            ),
+            (0, 0, 0),
+            "{side:?}"
+        );
+    }
+    // 20,000 bytes take at least 18 chunks at 1172 bytes each.
+    assert!(carried(Side::A).2 >= 1 + 1 + 1 + 3 + 18);
 }

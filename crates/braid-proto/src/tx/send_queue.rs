@@ -10,9 +10,10 @@
 //! then belongs to the outstanding-data tracker; the queue forgets it.
 //!
 //! The queue also keeps each stream's buffered amount — bytes not yet handed out, which is
-//! WebRTC's `bufferedAmount` (data "not yet transmitted to the network") — raises
-//! "buffered amount low" events (WebRTC's `bufferedamountlow`), pauses streams for an
-//! RFC 6525 reset, and drops unsent messages whose PR-SCTP lifetime expired.
+//! WebRTC's `bufferedAmount` (data "not yet transmitted to the network") — and their total,
+//! raises "buffered amount low" events for each stream (WebRTC's `bufferedamountlow`) and
+//! for the total, pauses streams for an RFC 6525 reset, and drops unsent messages whose
+//! PR-SCTP lifetime expired.
 //!
 //! Memory: queued payload plus [`MESSAGE_OVERHEAD`] bytes of bookkeeping per message never
 //! exceed the configured `buffer_limit` (`push` refuses what would not fit). Per-stream state
@@ -22,7 +23,8 @@
 //! (once per message, never per fragment). A dense array of
 //! 65 535 entries would cost more than the data for the common WebRTC case of a handful of
 //! channels; a per-fragment hash lookup would cost time. Stream records and the scheduler
-//! heap are O(streams used) ≤ 65 535; the event list holds at most one entry per stream.
+//! heap are O(streams used) ≤ 65 535; the event list holds at most one entry per stream, and
+//! the total's event is one flag.
 //! The per-fragment path allocates nothing: one refcount increment for the slice.
 
 use core::hash::{BuildHasherDefault, Hasher};
@@ -274,6 +276,10 @@ pub(crate) struct SendQueue {
     next_order: u64,
     /// Streams whose buffered amount fell to their threshold; at most one entry per stream.
     low_events: VecDeque<StreamId>,
+    /// The threshold of the total buffered amount's low event; `None` (no event) until set.
+    total_low_threshold: Option<usize>,
+    /// The total buffered amount fell to its threshold and that is not yet polled.
+    total_low_pending: bool,
 }
 
 impl SendQueue {
@@ -293,6 +299,8 @@ impl SendQueue {
             with_lifetime: 0,
             next_order: 0,
             low_events: VecDeque::new(),
+            total_low_threshold: None,
+            total_low_pending: false,
         }
     }
 
@@ -328,6 +336,11 @@ impl SendQueue {
         self.stream(stream).map_or(0, |s| s.low_threshold)
     }
 
+    /// The threshold of the total buffered amount's low event (`None` until set).
+    pub(crate) fn total_buffered_low_threshold(&self) -> Option<usize> {
+        self.total_low_threshold
+    }
+
     /// A stream's priority (lower values go first with [`Scheduler::Priority`]).
     pub(crate) fn priority(&self, stream: StreamId) -> u16 {
         match self.index.get(&stream) {
@@ -360,6 +373,7 @@ impl SendQueue {
     /// queued on streams that no longer exist are discarded with their stream state.
     pub(crate) fn set_stream_count(&mut self, streams: u16) {
         self.stream_count = streams;
+        let total_before = self.buffered;
         for slot in 0..self.streams.len() {
             let slot = slot as u32;
             let Some(s) = self.streams.get_mut(slot as usize) else {
@@ -380,6 +394,7 @@ impl SendQueue {
             }
             self.free_slot(slot);
         }
+        self.note_total_decrease(total_before);
     }
 
     /// Switches I-DATA numbering and interleaving on or off. Call it once the handshake has
@@ -415,6 +430,12 @@ impl SendQueue {
             s.low_threshold = bytes;
         }
         self.maybe_free(slot);
+    }
+
+    /// Sets the threshold at or below which the total buffered amount raises an event. Like a
+    /// stream's, setting it raises nothing by itself: only a later fall from above does.
+    pub(crate) fn set_total_buffered_low_threshold(&mut self, bytes: usize) {
+        self.total_low_threshold = Some(bytes);
     }
 
     // ---------------------------------------------------------------- commands
@@ -560,6 +581,7 @@ impl SendQueue {
             max_retransmissions: msg.max_retransmissions,
         };
         let before = s.buffered;
+        let total_before = self.buffered;
         s.buffered -= take;
         self.buffered -= take;
         self.used -= take;
@@ -576,6 +598,7 @@ impl SendQueue {
         let head = s.sendable_head();
         self.scheduler
             .on_sent(slot, take, ending, head, interleaving);
+        self.note_total_decrease(total_before);
         Some((fragment, meta))
     }
 
@@ -600,11 +623,13 @@ impl SendQueue {
             return false;
         };
         let before = s.buffered;
+        let total_before = self.buffered;
         s.buffered -= m.remaining();
         self.forget(&m);
         if let Some(s) = self.streams.get_mut(slot as usize) {
             note_decrease(s, before, &mut self.low_events);
         }
+        self.note_total_decrease(total_before);
         if self.current == Some(slot) {
             self.current = None;
         }
@@ -620,6 +645,7 @@ impl SendQueue {
             return 0;
         }
         let mut dropped = 0;
+        let total_before = self.buffered;
         for slot in 0..self.streams.len() {
             let slot = slot as u32;
             let Some(s) = self.streams.get_mut(slot as usize) else {
@@ -650,6 +676,7 @@ impl SendQueue {
             dropped += count;
             self.refresh(slot);
         }
+        self.note_total_decrease(total_before);
         dropped
     }
 
@@ -729,12 +756,13 @@ impl SendQueue {
     }
 
     /// Discards every message and all sequence state (abort, or a restart that drops the
-    /// data). Per-stream settings — thresholds, priorities, weights — are kept; pending
-    /// low events are dropped.
+    /// data). Settings — thresholds (the total's too), priorities, weights — are kept;
+    /// pending low events are dropped.
     pub(crate) fn clear(&mut self) {
         self.current = None;
         self.scheduler.clear();
         self.low_events.clear();
+        self.total_low_pending = false;
         for s in &mut self.streams {
             s.messages.clear();
             s.buffered = 0;
@@ -773,7 +801,26 @@ impl SendQueue {
         None
     }
 
+    /// Whether the total buffered amount fell to or below its threshold since it was last
+    /// above it, with the same rules as a stream's (`poll_low_event`): each crossing is
+    /// reported once, and crossings not yet polled are reported once in all.
+    pub(crate) fn poll_total_low_event(&mut self) -> bool {
+        mem::take(&mut self.total_low_pending)
+    }
+
     // ---------------------------------------------------------------- internals
+
+    /// Raises the total's low event if the total buffered amount just fell from `before`,
+    /// above its threshold, to at or below it. One comparison per fragment: the common case
+    /// (still above, or already at or below) goes no further.
+    fn note_total_decrease(&mut self, before: usize) {
+        if self
+            .total_low_threshold
+            .is_some_and(|t| before > t && self.buffered <= t)
+        {
+            self.total_low_pending = true;
+        }
+    }
 
     fn stream(&self, id: StreamId) -> Option<&Stream> {
         let &slot = self.index.get(&id)?;
@@ -1453,6 +1500,61 @@ mod tests {
     }
 
     #[test]
+    fn total_low_event_fires_once_per_crossing_across_streams() {
+        let mut q = queue(Scheduler::RoundRobin, false);
+        assert_eq!(q.total_buffered_low_threshold(), None);
+        push(&mut q, S1, 100, 0);
+        drain(&mut q, 100);
+        assert!(
+            !q.poll_total_low_event(),
+            "no event before a threshold is set"
+        );
+        q.set_total_buffered_low_threshold(1000);
+        assert_eq!(q.total_buffered_low_threshold(), Some(1000));
+        assert!(!q.poll_total_low_event(), "setting it raises nothing");
+        push(&mut q, S1, 1500, 1);
+        push(&mut q, S2, 1500, 2);
+        q.next_fragment(1000);
+        q.next_fragment(500);
+        assert!(!q.poll_total_low_event(), "1500 > 1000");
+        q.next_fragment(500);
+        assert!(q.poll_total_low_event(), "fell to 1000 over both streams");
+        assert!(!q.poll_total_low_event());
+        drain(&mut q, 100);
+        assert!(!q.poll_total_low_event(), "already below");
+        // Above again, below again, twice before a poll: one event.
+        push(&mut q, S1, 1200, 3);
+        q.next_fragment(1200);
+        push(&mut q, S2, 1200, 4);
+        q.next_fragment(1200);
+        assert!(q.poll_total_low_event());
+        assert!(!q.poll_total_low_event());
+    }
+
+    #[test]
+    fn total_low_event_follows_discards_and_is_dropped_by_clear() {
+        let start = Instant::now();
+        let mut q = queue(Scheduler::RoundRobin, false);
+        q.set_total_buffered_low_threshold(100);
+        let short = SendOptions {
+            lifetime: Some(Duration::from_millis(1)),
+            ..SendOptions::default()
+        };
+        q.push(S1, msg(1000, 1), &short, start).unwrap();
+        assert_eq!(q.discard_expired(start + Duration::from_secs(1)), 1);
+        assert!(q.poll_total_low_event(), "expiry");
+        push(&mut q, S2, 1000, 2);
+        let f = q.next_fragment(300).unwrap();
+        assert!(q.discard(S2, false, f.seq));
+        assert!(q.poll_total_low_event(), "abandoned rest of a message");
+        push(&mut q, S1, 1000, 3);
+        drain(&mut q, 1000);
+        q.clear();
+        assert!(!q.poll_total_low_event(), "pending event dropped");
+        assert_eq!(q.total_buffered_low_threshold(), Some(100), "setting kept");
+    }
+
+    #[test]
     fn reset_waits_for_a_started_message_then_restarts_numbering() {
         for commit in [true, false] {
             let mut q = queue(Scheduler::RoundRobin, false);
@@ -1785,10 +1887,13 @@ mod tests {
             });
             q.set_priority(S1, 1);
             q.set_weight(S2, 1024);
+            const TOTAL_LOW: usize = 2000;
+            q.set_total_buffered_low_threshold(TOTAL_LOW);
             let mut c = Checker { interleaving, ..Checker::default() };
             let mut counter = 0u32;
             let now = Instant::now();
             for op in ops {
+                let total_before = q.total_buffered();
                 match op {
                     Op::Push { stream, len, unordered } => {
                         counter += 1;
@@ -1834,6 +1939,9 @@ mod tests {
                 );
                 let per_stream: usize = (0..5).map(|s| q.buffered_amount(StreamId(s))).sum();
                 prop_assert_eq!(per_stream, q.total_buffered());
+                // The total's low event: exactly when this step crossed the threshold downwards.
+                let crossed = total_before > TOTAL_LOW && q.total_buffered() <= TOTAL_LOW;
+                prop_assert_eq!(q.poll_total_low_event(), crossed);
                 prop_assert!(q.used <= 64 * 1024);
                 prop_assert!(q.scheduler.heap_len() <= 2 * 5 + 32 + 1);
             }
