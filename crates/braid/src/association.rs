@@ -1,7 +1,7 @@
 //! The application's handle on one association.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use braid_proto::{
@@ -49,9 +49,16 @@ pub(crate) struct Shared {
     pub(crate) reader_blocked: AtomicBool,
     /// Messages in the handle's channel: sent by the driver, not yet taken by `recv`.
     pub(crate) messages_waiting: AtomicUsize,
+    /// The outbound stream count while the association is established, [`NOT_SENDING`]
+    /// otherwise: what `send` checks, without the status channel's lock.
+    pub(crate) streams_out: AtomicU32,
     /// Largest message the core accepts.
     pub(crate) max_message_size: usize,
 }
+
+/// [`Shared::streams_out`] when the association is not established (connecting, shutting
+/// down or closed): the status says which.
+pub(crate) const NOT_SENDING: u32 = u32::MAX;
 
 impl Shared {
     /// Whether `len` more bytes may be handed over while `queued` are: up to the limit, and
@@ -197,6 +204,16 @@ impl Association {
                 size: len,
                 max: self.shared.max_message_size,
             }));
+        }
+        let streams_out = self.shared.streams_out.load(Ordering::Acquire);
+        if streams_out != NOT_SENDING {
+            if u32::from(stream) >= streams_out {
+                return Err(Error::Send(SendError::StreamOutOfRange {
+                    stream: StreamId(stream),
+                    streams: u16::try_from(streams_out).unwrap_or(u16::MAX),
+                }));
+            }
+            return Ok(());
         }
         match &*self.status.borrow() {
             Status::Established { streams_out, .. } => {

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,7 +24,7 @@ use std::task::Poll;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::association::{Association, AssociationStats, Shared, Status};
+use crate::association::{Association, AssociationStats, Shared, Status, NOT_SENDING};
 use crate::pcap::PcapSink;
 use crate::udp::{UdpIo, TX_FLUSH_BYTES};
 use crate::Error;
@@ -46,7 +46,8 @@ pub(crate) enum Command {
     Connect {
         remote: SocketAddr,
         peer_port: u16,
-        config: Option<AssociationConfig>,
+        /// Boxed: every command moves through the channel at the size of the largest.
+        config: Option<Box<AssociationConfig>>,
         reply: oneshot::Sender<Result<Association, Error>>,
     },
     Send {
@@ -298,9 +299,10 @@ impl Driver {
             // one waker slot costs less than joining and leaving a list of waiters each turn.
             //
             // Once every source holds this task's waker (after the first poll), a later poll
-            // looks at the command queue and the timer without registering again: tokio
-            // wakes a task that yielded once more after it ran (its deferred wake-up), and
-            // that poll finds nothing — on the echo path, twice per round trip.
+            // looks at the command queue, the socket's readiness and the timer without
+            // registering again: tokio wakes a task that yielded once more after it ran (its
+            // deferred wake-up), and that poll finds nothing — on the echo path, twice per
+            // round trip.
             let (commands, io, command) = (&mut self.commands, &self.io, &mut woken_by);
             let timer_registered = &mut timer_registered;
             let mut armed = false;
@@ -313,7 +315,14 @@ impl Driver {
                         return Poll::Ready(Wake::Command { open });
                     }
                 }
-                if let Poll::Ready(r) = io.poll_readable(cx) {
+                if armed {
+                    // The socket holds this task's waker since the first poll; a readiness
+                    // event since then left its mark, which is read without the lock that
+                    // registering takes.
+                    if io.readable_now() {
+                        return Poll::Ready(Wake::Readable(Ok(())));
+                    }
+                } else if let Poll::Ready(r) = io.poll_readable(cx) {
                     return Poll::Ready(Wake::Readable(r));
                 }
                 if blocked && io.poll_writable(cx).is_ready() {
@@ -369,7 +378,7 @@ impl Driver {
             } => {
                 let result = self
                     .endpoint
-                    .connect(now, remote, peer_port, config)
+                    .connect(now, remote, peer_port, config.map(|c| *c))
                     .map_err(Error::from)
                     .and_then(|h| {
                         self.link(h, remote, Status::Connecting)
@@ -518,6 +527,7 @@ impl Driver {
             sender_waiting: AtomicBool::new(false),
             reader_blocked: AtomicBool::new(false),
             messages_waiting: AtomicUsize::new(0),
+            streams_out: AtomicU32::new(NOT_SENDING),
             max_message_size: config.max_message_size,
         });
         self.links.insert(
@@ -776,22 +786,28 @@ impl Driver {
             // Messages that arrived with the COOKIE ECHO wait in the core.
             self.read_messages(handle);
         }
-        let negotiated = self.endpoint.association(handle).and_then(|a| {
-            a.negotiated()
-                .map(|n| (n.outbound_streams, n.inbound_streams))
-        });
         let Some(link) = self.links.get_mut(&handle) else {
             return;
         };
         match &event {
             Event::Connected | Event::Restarted => {
-                let (streams_out, streams_in) = negotiated.unwrap_or((0, 0));
+                let (streams_out, streams_in) = self
+                    .endpoint
+                    .association(handle)
+                    .and_then(braid_proto::Association::negotiated)
+                    .map_or((0, 0), |n| (n.outbound_streams, n.inbound_streams));
+                link.shared
+                    .streams_out
+                    .store(u32::from(streams_out), Ordering::Release);
                 link.status.send_replace(Status::Established {
                     streams_out,
                     streams_in,
                 });
             }
             Event::ShutdownStarted => {
+                link.shared
+                    .streams_out
+                    .store(NOT_SENDING, Ordering::Release);
                 link.status.send_replace(Status::ShuttingDown);
             }
             Event::Closed(reason) => {
@@ -810,6 +826,9 @@ impl Driver {
                     link.messages = None;
                 }
                 link.drop_pending();
+                link.shared
+                    .streams_out
+                    .store(NOT_SENDING, Ordering::Release);
                 link.status.send_replace(Status::Closed(reason.clone()));
                 link.shared.sender_waiting.store(false, Ordering::SeqCst);
                 link.shared.send_space.notify_waiters();

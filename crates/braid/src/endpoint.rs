@@ -240,7 +240,7 @@ impl Endpoint {
             .send(Command::Connect {
                 remote,
                 peer_port,
-                config,
+                config: config.map(Box::new),
                 reply,
             })
             .map_err(|_| Error::EndpointGone)?;

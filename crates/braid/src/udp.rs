@@ -123,6 +123,12 @@ impl UdpIo {
         self.socket.poll_recv_ready(cx)
     }
 
+    /// Whether tokio has seen the socket readable (and no receive has found it empty since),
+    /// asked without registering a waker.
+    pub(crate) fn readable_now(&self) -> bool {
+        self.socket.try_io(Interest::READABLE, || Ok(())).is_ok()
+    }
+
     /// Polls for the socket to be writable.
     pub(crate) fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.socket.poll_send_ready(cx)
@@ -132,15 +138,17 @@ impl UdpIo {
     /// number of datagrams (0 when nothing was waiting).
     pub(crate) fn try_recv(&mut self, mut deliver: impl FnMut(SocketAddr, Bytes)) -> usize {
         let n = {
-            let mut it = self.slots.iter_mut();
-            let mut bufs: [IoSliceMut<'_>; RX_SLOTS] = std::array::from_fn(|_| {
-                let slot = it.next().map_or(&mut [][..], |b| &mut b[..]);
-                let len = slot.len().min(RX_SLOT_MIN);
-                IoSliceMut::new(slot.get_mut(..len).unwrap_or_default())
-            });
             let (socket, state, meta) = (&self.socket, &self.state, &mut self.meta);
+            let slots = &mut self.slots;
             let mut got = 0;
-            match socket.try_io(Interest::READABLE, || {
+            // The slots are set up only once tokio has seen the socket readable.
+            let result = socket.try_io(Interest::READABLE, || {
+                let mut it = slots.iter_mut();
+                let mut bufs: [IoSliceMut<'_>; RX_SLOTS] = std::array::from_fn(|_| {
+                    let slot = it.next().map_or(&mut [][..], |b| &mut b[..]);
+                    let len = slot.len().min(RX_SLOT_MIN);
+                    IoSliceMut::new(slot.get_mut(..len).unwrap_or_default())
+                });
                 got = state.recv(socket.into(), &mut bufs, meta)?;
                 if got < RX_SLOTS {
                     // A partial batch drained the queue: report "would block" so that tokio
@@ -150,7 +158,8 @@ impl UdpIo {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
                 Ok(got)
-            }) {
+            });
+            match result {
                 Ok(n) => n,
                 Err(_) if got > 0 => got,
                 Err(e) => {

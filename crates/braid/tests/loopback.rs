@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use braid::{Association, CloseReason, Config, Endpoint, Error, Ppid, SendOptions, Status};
+use braid::{
+    Association, CloseReason, Config, Endpoint, Error, Ppid, SendError, SendOptions, Status,
+    StreamId,
+};
 use bytes::Bytes;
 
 fn local() -> std::net::SocketAddr {
@@ -138,6 +141,49 @@ async fn slow_reader_applies_back_pressure_and_everything_arrives() {
     // The association may already be gone from the endpoint once closed.
     if let Ok(s) = stats {
         assert_eq!(s.association.messages_received, N as u64);
+    }
+}
+
+/// `send` refuses what the association cannot take, with the reason: a stream beyond the
+/// negotiated count, an empty message, and anything once the association has shut down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_refuses_a_stream_out_of_range_an_empty_message_and_a_closed_association() {
+    let (_server, _client, a, b) = connected(Config::default()).await;
+    let Status::Established { streams_out, .. } = a.status() else {
+        panic!("not established: {:?}", a.status());
+    };
+    let opts = SendOptions::default();
+    let err = a
+        .send(streams_out, Bytes::from_static(b"x"), &opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Send(SendError::StreamOutOfRange { stream, streams })
+            if stream == StreamId(streams_out) && streams == streams_out),
+        "{err:?}"
+    );
+    let err = a.send(0, Bytes::new(), &opts).await.unwrap_err();
+    assert!(matches!(err, Error::Send(SendError::Empty)), "{err:?}");
+    // The last stream works.
+    a.send(streams_out - 1, Bytes::from_static(b"y"), &opts)
+        .await
+        .unwrap();
+    let m = within("recv", b.recv()).await.unwrap();
+    assert_eq!(
+        (m.stream, &m.payload[..]),
+        (StreamId(streams_out - 1), &b"y"[..])
+    );
+    within("shutdown", a.shutdown()).await.unwrap();
+    within("closed", b.closed()).await.unwrap();
+    for side in [&a, &b] {
+        let err = side
+            .send(0, Bytes::from_static(b"z"), &opts)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Closed(CloseReason::Shutdown)),
+            "{err:?}"
+        );
     }
 }
 
