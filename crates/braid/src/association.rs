@@ -205,31 +205,25 @@ impl Association {
                 max: self.shared.max_message_size,
             }));
         }
-        let streams_out = self.shared.streams_out.load(Ordering::Acquire);
-        if streams_out != NOT_SENDING {
-            if u32::from(stream) >= streams_out {
-                return Err(Error::Send(SendError::StreamOutOfRange {
-                    stream: StreamId(stream),
-                    streams: u16::try_from(streams_out).unwrap_or(u16::MAX),
-                }));
-            }
-            return Ok(());
-        }
-        match &*self.status.borrow() {
-            Status::Established { streams_out, .. } => {
-                if stream >= *streams_out {
-                    return Err(Error::Send(SendError::StreamOutOfRange {
-                        stream: StreamId(stream),
-                        streams: *streams_out,
-                    }));
+        // The atomic answers while established; the status (behind its lock) says why not,
+        // or catches the moment between the two being set.
+        let streams_out = match self.shared.streams_out.load(Ordering::Acquire) {
+            NOT_SENDING => match &*self.status.borrow() {
+                Status::Established { streams_out, .. } => *streams_out,
+                Status::Closed(reason) => return Err(Error::Closed(reason.clone())),
+                Status::Connecting | Status::ShuttingDown => {
+                    return Err(Error::Send(SendError::NotEstablished))
                 }
-                Ok(())
-            }
-            Status::Closed(reason) => Err(Error::Closed(reason.clone())),
-            Status::Connecting | Status::ShuttingDown => {
-                Err(Error::Send(SendError::NotEstablished))
-            }
+            },
+            n => u16::try_from(n).unwrap_or(u16::MAX),
+        };
+        if stream >= streams_out {
+            return Err(Error::Send(SendError::StreamOutOfRange {
+                stream: StreamId(stream),
+                streams: streams_out,
+            }));
         }
+        Ok(())
     }
 
     /// The next complete message, or `None` once the association has ended and every message

@@ -129,6 +129,20 @@ impl Link {
             release(&self.shared, p.payload.len());
         }
     }
+
+    /// Tells the handle the association's new status, and `send` the stream count it checks
+    /// without the status channel's lock (the count first, so that the atomic never says
+    /// "established" after the status stopped saying so).
+    fn set_status(&self, status: Status) {
+        let streams_out = match &status {
+            Status::Established { streams_out, .. } => u32::from(*streams_out),
+            _ => NOT_SENDING,
+        };
+        self.shared
+            .streams_out
+            .store(streams_out, Ordering::Release);
+        self.status.send_replace(status);
+    }
 }
 
 /// Everything one shard owns.
@@ -796,19 +810,13 @@ impl Driver {
                     .association(handle)
                     .and_then(braid_proto::Association::negotiated)
                     .map_or((0, 0), |n| (n.outbound_streams, n.inbound_streams));
-                link.shared
-                    .streams_out
-                    .store(u32::from(streams_out), Ordering::Release);
-                link.status.send_replace(Status::Established {
+                link.set_status(Status::Established {
                     streams_out,
                     streams_in,
                 });
             }
             Event::ShutdownStarted => {
-                link.shared
-                    .streams_out
-                    .store(NOT_SENDING, Ordering::Release);
-                link.status.send_replace(Status::ShuttingDown);
+                link.set_status(Status::ShuttingDown);
             }
             Event::Closed(reason) => {
                 // Deliver what arrived before the end, then report it.
@@ -826,10 +834,7 @@ impl Driver {
                     link.messages = None;
                 }
                 link.drop_pending();
-                link.shared
-                    .streams_out
-                    .store(NOT_SENDING, Ordering::Release);
-                link.status.send_replace(Status::Closed(reason.clone()));
+                link.set_status(Status::Closed(reason.clone()));
                 link.shared.sender_waiting.store(false, Ordering::SeqCst);
                 link.shared.send_space.notify_waiters();
                 if matches!(reason, CloseReason::Shutdown) {

@@ -180,9 +180,10 @@ impl Association {
     /// each time the stream's last queued byte is sent), the total has no threshold and no
     /// event until one is set here: the total is not a WebRTC notion, and an event per
     /// emptied queue nobody asked for would cost every request–response exchange. Setting
-    /// it raises no event by itself, even with the total already at or below it. Like a stream's threshold, it belongs to the send state: set it once the
-    /// association is ESTABLISHED (before that it has no effect), and again after
-    /// [`Event::Restarted`], which starts the send state over.
+    /// it raises no event by itself, even with the total already at or below it. Like a
+    /// stream's threshold, it belongs to the send state: set it once the association is
+    /// ESTABLISHED (before that it has no effect), and again after [`Event::Restarted`],
+    /// which starts the send state over.
     pub fn set_total_buffered_amount_low_threshold(&mut self, bytes: usize) {
         if let Some(s) = self.sender.as_mut() {
             s.queue.set_total_buffered_low_threshold(bytes);
