@@ -398,6 +398,8 @@ pub(crate) async fn client(args: ClientArgs) -> Result<bool, Error> {
     let config = Config {
         endpoint: endpoint_config(args.common.mtu, args.streams, false),
         pcap: args.common.pcap.clone(),
+        // One server: the socket is connected to it, as a UDP client's would be.
+        single_peer: true,
         ..Config::default()
     };
     let endpoint = Endpoint::bind(bind, config)?;

@@ -291,6 +291,8 @@ async fn rtt(args: PerfArgs) -> Result<bool, Error> {
     // An echo is answered at once: no delayed SACK holding the reply.
     let local = SocketAddr::from(([127, 0, 0, 1], 0));
     let server = Endpoint::bind(local, c.clone())?;
+    // The client's socket is connected to the server, like the raw UDP client's below.
+    c.single_peer = true;
     let client = Endpoint::bind(local, c)?;
     let a = client.connect(server.local_addr()).await?;
     let b = Arc::new(server.accept().await.ok_or(Error::EndpointGone)?);

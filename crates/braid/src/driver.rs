@@ -390,6 +390,11 @@ impl Driver {
                 config,
                 reply,
             } => {
+                // `Config::single_peer`: the socket is connected before the INIT leaves.
+                if let Err(connected) = self.io.connect_peer(remote) {
+                    let _ = reply.send(Err(Error::SinglePeer { connected }));
+                    return;
+                }
                 let result = self
                     .endpoint
                     .connect(now, remote, peer_port, config.map(|c| *c))

@@ -38,6 +38,13 @@ pub struct Config {
     pub pcap: Option<PathBuf>,
     /// Accepted associations waiting for [`Endpoint::accept`]; more are aborted.
     pub accept_queue: usize,
+    /// A client that talks to one peer: the first [`connect`](Endpoint::connect) on a shard
+    /// also connects that shard's UDP socket to the peer (`connect(2)`), as a UDP client
+    /// would. The kernel then keeps the route for the socket instead of looking it up for
+    /// every datagram sent, and delivers only that peer's datagrams: the endpoint accepts
+    /// nothing from other addresses, and connecting it to another remote address fails
+    /// with [`Error::SinglePeer`](crate::Error::SinglePeer). Off by default.
+    pub single_peer: bool,
 }
 
 impl Default for Config {
@@ -48,6 +55,7 @@ impl Default for Config {
             socket_buffer: 4 * 1024 * 1024,
             pcap: None,
             accept_queue: 128,
+            single_peer: false,
         }
     }
 }
@@ -128,8 +136,9 @@ impl Endpoint {
             let pcap = pcap_sink.clone();
             let alive = alive_tx.clone();
             let buffer = config.socket_buffer;
+            let single_peer = config.single_peer;
             let start = move || -> io::Result<Driver> {
-                let io = UdpIo::new(socket, buffer)?;
+                let io = UdpIo::new(socket, buffer, single_peer)?;
                 let endpoint =
                     braid_proto::Endpoint::new(std::time::Instant::now(), endpoint_config);
                 let mut driver = Driver::new(endpoint, io, rx, weak, accept_tx, pcap);

@@ -61,4 +61,11 @@ pub enum Error {
     /// No shard with that index.
     #[error("no shard {0}")]
     NoSuchShard(usize),
+    /// The endpoint was built with [`Config::single_peer`] and its socket is connected to
+    /// another peer.
+    #[error("the endpoint's socket is connected to {connected} (Config::single_peer)")]
+    SinglePeer {
+        /// The peer the socket is connected to.
+        connected: std::net::SocketAddr,
+    },
 }

@@ -49,6 +49,11 @@ pub(crate) struct UdpIo {
     /// Batches already sent.
     sent: usize,
     max_segments: usize,
+    /// Whether the socket is to be connected to the first peer (`Config::single_peer`).
+    single_peer: bool,
+    /// The peer the socket is connected to: datagrams to it go out with `send`, which uses
+    /// the route the kernel cached at `connect` instead of looking one up per datagram.
+    connected: Option<SocketAddr>,
     /// Datagrams sent and send calls made.
     pub(crate) datagrams_sent: u64,
     pub(crate) send_calls: u64,
@@ -84,7 +89,11 @@ fn quiet_receive_options(_: &std::net::UdpSocket) {}
 
 impl UdpIo {
     /// Wraps a bound, non-blocking socket. Must run inside a tokio runtime.
-    pub(crate) fn new(socket: std::net::UdpSocket, buffer: usize) -> io::Result<Self> {
+    pub(crate) fn new(
+        socket: std::net::UdpSocket,
+        buffer: usize,
+        single_peer: bool,
+    ) -> io::Result<Self> {
         let state = UdpSocketState::new((&socket).into())?;
         quiet_receive_options(&socket);
         if buffer > 0 {
@@ -105,6 +114,8 @@ impl UdpIo {
             batches: Vec::new(),
             sent: 0,
             max_segments,
+            single_peer,
+            connected: None,
             datagrams_sent: 0,
             send_calls: 0,
             datagrams_received: 0,
@@ -115,6 +126,28 @@ impl UdpIo {
     /// The bound address.
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// With `single_peer`, connects the socket to `peer` the first time (`connect(2)`: the
+    /// kernel caches the route and delivers only that peer's datagrams). `Err` with the
+    /// connected address when the socket is already connected to another peer. A failed
+    /// `connect` leaves the socket as it was, which works, only without the cached route.
+    pub(crate) fn connect_peer(&mut self, peer: SocketAddr) -> Result<(), SocketAddr> {
+        if !self.single_peer {
+            return Ok(());
+        }
+        match self.connected {
+            Some(c) if c == peer => Ok(()),
+            Some(c) => Err(c),
+            None => {
+                let dest = socket_dest(self.local, peer);
+                match socket2::SockRef::from(&self.socket).connect(&dest.into()) {
+                    Ok(()) => self.connected = Some(peer),
+                    Err(e) => tracing::debug!("connecting the socket to {peer}: {e}"),
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Polls for the socket to be readable (the driver is the only one who asks, so the
@@ -257,9 +290,13 @@ impl UdpIo {
                 // One datagram: a plain `sendto`. quinn-udp's `sendmsg` carries an IP_TOS
                 // control message for ECN, which we do not use and which costs the kernel
                 // its parsing on every call — noticeable on a request–response round trip.
-                socket
-                    .try_send_to(contents, socket_dest(self.local, b.dest))
-                    .map(|_| ())
+                if self.connected == Some(b.dest) {
+                    socket.try_send(contents).map(|_| ())
+                } else {
+                    socket
+                        .try_send_to(contents, socket_dest(self.local, b.dest))
+                        .map(|_| ())
+                }
             };
             match sent {
                 Ok(()) => {

@@ -28,6 +28,17 @@ fn pattern(len: usize, seed: usize) -> Bytes {
         .into()
 }
 
+/// The default configuration with short INIT timeouts: an INIT that goes unanswered ends
+/// within a fraction of a second.
+fn quick_init_timeout() -> Config {
+    let mut config = Config::default();
+    config.endpoint.association.rto_initial = Duration::from_millis(20);
+    config.endpoint.association.rto_min = Duration::from_millis(10);
+    config.endpoint.association.rto_max = Duration::from_millis(40);
+    config.endpoint.association.max_init_retransmits = 2;
+    config
+}
+
 /// A server and a client endpoint on 127.0.0.1 with `config`, and the association between
 /// them from both ends (client's, server's).
 async fn connected(config: Config) -> (Endpoint, Endpoint, Association, Association) {
@@ -210,11 +221,7 @@ async fn abort_reaches_the_peer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_to_nobody_times_out() {
-    let mut config = Config::default();
-    config.endpoint.association.rto_initial = Duration::from_millis(20);
-    config.endpoint.association.rto_min = Duration::from_millis(10);
-    config.endpoint.association.rto_max = Duration::from_millis(40);
-    config.endpoint.association.max_init_retransmits = 2;
+    let config = quick_init_timeout();
     // A bound socket that never answers.
     let silent = std::net::UdpSocket::bind(local()).unwrap();
     let client = Endpoint::bind(local(), config).unwrap();
@@ -355,4 +362,62 @@ async fn dual_stack_server_answers_an_ipv4_client() {
     assert_eq!(b.status(), Status::Closed(CloseReason::Shutdown));
     within("close client", client.close()).await;
     within("close server", server.close()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_peer_client_talks_to_its_server_and_to_nobody_else() {
+    let config = quick_init_timeout();
+    let server = Endpoint::bind(local(), config.clone()).unwrap();
+    let client = Endpoint::bind(
+        local(),
+        Config {
+            single_peer: true,
+            ..config.clone()
+        },
+    )
+    .unwrap();
+    let a = within("connect", client.connect(server.local_addr()))
+        .await
+        .unwrap();
+    let b = within("accept", server.accept()).await.unwrap();
+    let opts = SendOptions::default();
+    within("send", a.send(1, pattern(3000, 1), &opts))
+        .await
+        .unwrap();
+    let m = within("recv", b.recv()).await.unwrap();
+    assert_eq!(m.payload, pattern(3000, 1));
+    within("echo", b.send(1, m.payload, &opts)).await.unwrap();
+    let echo = within("recv echo", a.recv()).await.unwrap();
+    assert_eq!((echo.stream, echo.payload), (StreamId(1), pattern(3000, 1)));
+
+    // Another endpoint: the client will not connect to it…
+    let other = Endpoint::bind(local(), config).unwrap();
+    let err = within("connect elsewhere", client.connect(other.local_addr()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::SinglePeer { connected } if connected == server.local_addr()),
+        "{err:?}"
+    );
+    // …and does not hear it: the INIT it sends the client goes unanswered, where the
+    // server (not single-peer) answers the same endpoint's INIT.
+    let err = within("INIT to the client", other.connect(client.local_addr()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Closed(CloseReason::InitTimeout)),
+        "{err:?}"
+    );
+    let c = within("INIT to the server", other.connect(server.local_addr()))
+        .await
+        .unwrap();
+    assert!(matches!(c.status(), Status::Established { .. }));
+
+    // The first association carried on through all this.
+    within("send again", a.send(2, pattern(10, 2), &opts))
+        .await
+        .unwrap();
+    let m = within("recv again", b.recv()).await.unwrap();
+    assert_eq!((m.stream, m.payload), (StreamId(2), pattern(10, 2)));
+    within("shutdown", a.shutdown()).await.unwrap();
 }
