@@ -391,8 +391,8 @@ impl Driver {
                 reply,
             } => {
                 // `Config::single_peer`: the socket is connected before the INIT leaves.
-                if let Err(connected) = self.io.connect_peer(remote) {
-                    let _ = reply.send(Err(Error::SinglePeer { connected }));
+                if let Err(e) = self.io.connect_peer(remote) {
+                    let _ = reply.send(Err(e));
                     return;
                 }
                 let result = self

@@ -41,9 +41,10 @@ pub struct Config {
     /// A client that talks to one peer: the first [`connect`](Endpoint::connect) on a shard
     /// also connects that shard's UDP socket to the peer (`connect(2)`), as a UDP client
     /// would. The kernel then keeps the route for the socket instead of looking it up for
-    /// every datagram sent, and delivers only that peer's datagrams: the endpoint accepts
-    /// nothing from other addresses, and connecting it to another remote address fails
-    /// with [`Error::SinglePeer`](crate::Error::SinglePeer). Off by default.
+    /// each single-datagram send, and delivers only that peer's datagrams: the endpoint
+    /// accepts nothing from other addresses, and connecting it to another remote address
+    /// fails with [`Error::SinglePeer`](crate::Error::SinglePeer) (a `connect(2)` that fails
+    /// fails the [`connect`](Endpoint::connect) with its error). Off by default.
     pub single_peer: bool,
 }
 

@@ -11,6 +11,8 @@ use quinn_udp::{RecvMeta, Transmit, UdpSocketState};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 
+use crate::Error;
+
 /// Receive slots per `recvmmsg` call.
 const RX_SLOTS: usize = 16;
 /// A slot must have room for the largest GRO super-datagram.
@@ -51,8 +53,8 @@ pub(crate) struct UdpIo {
     max_segments: usize,
     /// Whether the socket is to be connected to the first peer (`Config::single_peer`).
     single_peer: bool,
-    /// The peer the socket is connected to: datagrams to it go out with `send`, which uses
-    /// the route the kernel cached at `connect` instead of looking one up per datagram.
+    /// The peer the socket is connected to: single datagrams to it go out with `send`, which
+    /// uses the route the kernel keeps since `connect` instead of looking one up.
     connected: Option<SocketAddr>,
     /// Datagrams sent and send calls made.
     pub(crate) datagrams_sent: u64,
@@ -129,22 +131,21 @@ impl UdpIo {
     }
 
     /// With `single_peer`, connects the socket to `peer` the first time (`connect(2)`: the
-    /// kernel caches the route and delivers only that peer's datagrams). `Err` with the
-    /// connected address when the socket is already connected to another peer. A failed
-    /// `connect` leaves the socket as it was, which works, only without the cached route.
-    pub(crate) fn connect_peer(&mut self, peer: SocketAddr) -> Result<(), SocketAddr> {
+    /// kernel keeps the route for single-datagram sends and delivers only that peer's
+    /// datagrams). Fails with [`Error::SinglePeer`] when the socket is connected to another
+    /// peer, and with the socket's error when `connect` fails (the socket stays unconnected
+    /// and a later attempt tries again).
+    pub(crate) fn connect_peer(&mut self, peer: SocketAddr) -> Result<(), Error> {
         if !self.single_peer {
             return Ok(());
         }
         match self.connected {
             Some(c) if c == peer => Ok(()),
-            Some(c) => Err(c),
+            Some(connected) => Err(Error::SinglePeer { connected }),
             None => {
                 let dest = socket_dest(self.local, peer);
-                match socket2::SockRef::from(&self.socket).connect(&dest.into()) {
-                    Ok(()) => self.connected = Some(peer),
-                    Err(e) => tracing::debug!("connecting the socket to {peer}: {e}"),
-                }
+                socket2::SockRef::from(&self.socket).connect(&dest.into())?;
+                self.connected = Some(peer);
                 Ok(())
             }
         }
